@@ -1,0 +1,61 @@
+# Thin wrapper over CMake and the scripts in scripts/. Every target installs what it needs.
+BUILD_DIR ?= build
+ASAN_DIR ?= build-asan
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build test unit integration asan format format-check tidy demo run clean help
+
+all: build
+
+help:
+	@echo "make deps          install the Debian packages the build needs (idempotent)"
+	@echo "make build         build build/sigv4-injector"
+	@echo "make test          build and run every test tier (ctest)"
+	@echo "make asan          run the suite under ASan+UBSan"
+	@echo "make demo          run the injector on the workshop example"
+	@echo "make format        reformat the sources; make format-check verifies"
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD_DIR)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
+
+build: deps $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+unit: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L unit
+
+integration: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
+
+asan: deps
+	cmake -S . -B $(ASAN_DIR) -DSIGV4_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+SOURCES = $(shell git ls-files 'webhook/*.cpp' 'webhook/*.h' 'tests/*.cpp' 'tests/*.h')
+
+format: deps
+	clang-format -i $(SOURCES)
+
+format-check: deps
+	clang-format --dry-run --Werror $(SOURCES)
+
+tidy: build
+	clang-tidy -p $(BUILD_DIR) $(filter %.cpp,$(SOURCES))
+
+demo: build
+	@echo "== the workshop Deployment, as written =="
+	@cat examples/workshop-app1.yaml
+	@echo "== injected by: build/sigv4-injector inject -f examples/workshop-app1.yaml =="
+	@$(BUILD_DIR)/sigv4-injector inject -f examples/workshop-app1.yaml
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

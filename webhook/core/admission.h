@@ -1,0 +1,57 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "json.h"
+
+namespace sigv4 {
+
+// Bounds applied to untrusted JSON before it is parsed: the pre-scan rejects nesting deeper
+// than `max_depth` and single strings longer than `max_string_bytes` without recursion.
+struct JsonLimits {
+  std::size_t max_depth = 100;
+  std::size_t max_string_bytes = std::size_t{1} << 20;
+};
+
+// Parses untrusted JSON text within `limits`. Throws InputError (mapped to HTTP 400) for
+// malformed JSON, too deep nesting or oversized strings; `what` names the document.
+Json parse_json_limited(std::string_view text, const JsonLimits& limits,
+                        std::string_view what = "request body");
+
+// The fields of an AdmissionReview request the mutator needs.
+struct AdmissionRequest {
+  std::string api_version;  // admission.k8s.io/v1 or admission.k8s.io/v1beta1
+  std::string uid;
+  std::string kind;  // request.kind.kind, e.g. "Pod"
+  std::string operation;
+  std::string namespace_name;
+  std::string name;           // request.name, else object.metadata.name
+  std::string generate_name;  // object.metadata.generateName
+  bool dry_run = false;
+  const Json* object = nullptr;  // points into the review it was parsed from
+};
+
+// Reads an AdmissionReview. Throws InputError naming the field when it is not an
+// admission.k8s.io/v1 or v1beta1 AdmissionReview, lacks `request`, `request.uid`, or has fields
+// of the wrong type.
+AdmissionRequest parse_admission_review(const Json& review);
+
+// What the webhook answers.
+struct AdmissionAnswer {
+  bool allowed = true;
+  Json patch;  // array of operations; empty or null for no patch
+  std::vector<std::string> warnings;
+  int code = 0;  // status code for denials (400)
+  std::string message;
+};
+
+// Builds the AdmissionReview response in the request's apiVersion, echoing its uid; the patch is
+// base64-encoded with patchType JSONPatch when non-empty.
+Json admission_response(const AdmissionRequest& request, const AdmissionAnswer& answer);
+
+std::string base64_encode(std::string_view data);
+
+}  // namespace sigv4

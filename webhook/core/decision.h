@@ -1,0 +1,62 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config.h"
+#include "json.h"
+
+namespace sigv4 {
+
+enum class Reason {
+  // Reasons to inject.
+  kSelected,   // on /mutate: the apiserver's selectors chose the pod
+  kAnnotated,  // on /mutate/annotated: the pod carries a compat opt-in annotation
+  // Reasons to skip.
+  kNotAPod,
+  kNotCreate,
+  kOptedOut,
+  kAlreadyInjected,
+  kHostNetwork,
+  kExcludedNamespace,
+  kNoAnnotation,
+  kJobLegacyMode,
+};
+
+// The one name table used by logs, metrics labels and admission warnings.
+std::string_view to_string(Reason reason);
+
+// Whether the reason is a skip the user may not expect, returned as an admission warning.
+bool is_warning(Reason reason);
+
+struct Decision {
+  bool inject = false;
+  std::vector<Reason> reasons;
+
+  bool has(Reason reason) const;
+  // "host-network,job-legacy-mode"
+  std::string reasons_string() const;
+};
+
+enum class Route { kMutate, kMutateAnnotated };
+
+// What the decision looks at. `pod` is the object under review (a Pod, or a pod template when
+// the CLI injects a workload); `owner_kind` is set by the CLI for templates ("Job" for Job and
+// CronJob templates) since templates carry no ownerReferences.
+struct PodRequest {
+  std::string_view kind = "Pod";
+  std::string_view operation = "CREATE";
+  std::string_view namespace_name;
+  const Json* pod = nullptr;
+  std::string_view owner_kind;
+};
+
+// Decides whether to inject `request.pod` under `config` on `route`. Never throws on odd pod
+// shapes: fields of the wrong type count as absent. Skip reasons are all collected.
+Decision decide(const PodRequest& request, const Config& config, Route route);
+
+// True when the pod has a container or init container named `name`.
+bool has_container(const Json& pod, std::string_view name);
+
+}  // namespace sigv4

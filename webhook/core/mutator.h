@@ -1,0 +1,45 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "admission.h"
+#include "config.h"
+#include "decision.h"
+#include "json.h"
+
+namespace sigv4 {
+
+// The injector's version, stamped into the `sigv4-injector.io/version` annotation.
+std::string_view injector_version();
+
+// What the injector does to one pod: the decision, the patch (an array of `add` operations,
+// empty when nothing changes), warnings for kubectl, and a denial message for invalid overrides.
+struct Mutation {
+  Decision decision;
+  Json patch = Json::array();
+  std::vector<std::string> warnings;
+  std::optional<std::string> denial;
+};
+
+// Decides and builds the patch for one pod; the shared path of the webhook and the CLI.
+// Never throws for odd pod shapes; invalid overrides come back as `denial`.
+Mutation mutate_pod(const PodRequest& request, const Config& config, Route route);
+
+// One reviewed AdmissionReview: what the server logs and counts, and the response to send.
+struct ReviewResult {
+  AdmissionRequest request;  // request.object is not valid after the call
+  Mutation mutation;
+  Json response;  // the AdmissionReview to send back (HTTP 200)
+};
+
+// Handles a parsed AdmissionReview. Throws InputError for a malformed review (HTTP 400).
+ReviewResult review(const Json& admission_review, const Config& config, Route route);
+
+// Parses `body` within `limits` and handles it. Throws InputError (HTTP 400).
+ReviewResult review_text(std::string_view body, const Config& config, Route route,
+                         const JsonLimits& limits = {});
+
+}  // namespace sigv4

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string_view>
+
+#include "config.h"
+#include "json.h"
+
+namespace sigv4 {
+
+inline constexpr std::string_view kAnnotationPrefix = "sigv4-injector.io/";
+inline constexpr std::string_view kCompatPrefix = "sidecar.aws.signing-proxy/";
+
+// Returns the per-pod settings: `base` with the pod's `sigv4-injector.io/*` overrides and the
+// `sidecar.aws.signing-proxy/*` compat annotations applied (ours win over compat ones).
+// `annotations` is the pod's metadata.annotations (null or an object). Throws OverrideError
+// naming the annotation and the value for the first invalid one; unknown keys under our prefix
+// are errors too, so a typo does not silently do nothing.
+Config apply_overrides(const Config& base, const Json& annotations);
+
+// The sidecar mode the pod asks for through `sigv4-injector.io/sidecar-mode`, or `fallback`
+// when the annotation is absent or invalid (invalid values are reported by apply_overrides).
+SidecarMode requested_sidecar_mode(const Json& annotations, SidecarMode fallback);
+
+}  // namespace sigv4

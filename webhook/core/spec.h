@@ -1,0 +1,34 @@
+#pragma once
+
+#include <string>
+
+#include "config.h"
+#include "json.h"
+
+namespace sigv4 {
+
+inline constexpr const char* kInitContainerName = "iptables-init";
+inline constexpr const char* kProxyContainerName = "sigv4proxy";
+inline constexpr const char* kChainName = "EGRESS_PROXY";
+
+// The shell script the init container runs: `set -eu`, re-runnable, IPv4 (and IPv6 per
+// settings) NAT rules sending TCP for the Lattice ranges to the proxy port, except the proxy's
+// own UID and excluded ports; picks the iptables backend per `iptables_mode`.
+std::string iptables_script(const Config& settings);
+
+// The `iptables-init` container for these settings.
+Json init_container(const Config& settings);
+
+// The `sigv4proxy` container: args, port, env, hardened securityContext, resources, plus the
+// AWS credential env and token mounts found on the pod's app containers. In native mode it
+// carries `restartPolicy: Always` and a tcpSocket startupProbe.
+Json proxy_container(const Config& settings, const Json& pod);
+
+// The AWS credential env entries (IRSA / Pod Identity) and token volumeMounts carried by the
+// first app container that has any, as {"env": [...], "volumeMounts": [...]}.
+Json credential_sources(const Json& pod);
+
+// The proxy's command-line arguments for these settings.
+Json proxy_args(const Config& settings);
+
+}  // namespace sigv4
