@@ -5,6 +5,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
 .PHONY: all deps build test unit integration asan format format-check tidy demo run clean help
+.PHONY: e2e demo-cluster
 
 all: build
 
@@ -14,6 +15,8 @@ help:
 	@echo "make test          build and run every test tier (ctest)"
 	@echo "make asan          run the suite under ASan+UBSan"
 	@echo "make demo          run the injector on the workshop example"
+	@echo "make e2e           end-to-end: real etcd + kube-apiserver + controller-manager on loopback"
+	@echo "make demo-cluster  the workshop Deployment through the webhook on a loopback control plane"
 	@echo "make format        reformat the sources; make format-check verifies"
 
 deps:
@@ -39,6 +42,14 @@ asan: deps
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+# End-to-end tier (tests/e2e): builds kube-apiserver/controller-manager on first use (~15 min).
+e2e: build
+	python3 tests/e2e/e2e.py --bin $(BUILD_DIR)/sigv4-injector
+
+# Runs until Ctrl-C; DEMO_ONCE=1 exits after printing the injected pod.
+demo-cluster: build
+	python3 tests/e2e/e2e.py --bin $(BUILD_DIR)/sigv4-injector --demo
 
 SOURCES = $(shell git ls-files 'webhook/*.cpp' 'webhook/*.h' 'tests/*.cpp' 'tests/*.h')
 

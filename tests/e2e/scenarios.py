@@ -1,0 +1,454 @@
+"""The e2e scenarios: each drives kubectl against the real apiserver and checks what it stored.
+
+A scenario is a function of the Env that raises AssertionError (or anything) to fail. They run in
+the order of SCENARIOS and may rely on the registration the previous one left (always the default:
+chart defaults, failurePolicy Fail, webhook up with the legacy config).
+"""
+
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+
+from cluster import wait_until
+from webhook import LEGACY_CONFIG, NAMESPACE, NATIVE_CONFIG, RELEASE, document_of_kind, render_chart
+
+LABEL = "sigv4-injector.io/inject"
+LABELED_NS = "e2e-labeled"
+PLAIN_NS = "e2e-plain"
+COMPAT_ANNOTATION = "vpc-lattices-svcs.amazonaws.com/agent-inject"
+
+
+class Env:
+    """What every scenario gets: the control plane, the webhook, helm and the chart."""
+
+    def __init__(self, cp, wh, helm, src):
+        self.cp, self.wh, self.helm, self.src = cp, wh, helm, src
+        self.chart = os.path.join(src, "charts", "sigv4-injector")
+        self.ca_bundle = os.path.join(wh.certs_dir, "ca.crt")
+        self.serial = 0
+
+    def name(self, prefix):
+        self.serial += 1
+        return f"{prefix}-{self.serial}"
+
+    # -- registration --------------------------------------------------------------------------
+    def register(self, failure_policy="Fail", compat=False):
+        """Applies the chart's MutatingWebhookConfiguration (and only it), pointed at the local
+        webhook with the chart's urlBase and provided-CA values."""
+        values = {"region": "us-west-2", "webhook.urlBase": self.wh.url_base,
+                  "certs.mode": "provided", "certs.provided.caBundle": "@" + self.ca_bundle,
+                  "webhook.failurePolicy": failure_policy,
+                  "compat.annotations.enabled": str(compat).lower()}
+        docs = render_chart(self.helm, self.chart, self.cp.env, values)
+        self.cp.kubectl("apply", "-f", "-", input=document_of_kind(docs, "MutatingWebhookConfiguration"))
+
+    def wait_effective(self, what, predicate, timeout=30):
+        """The apiserver picks up a registration change asynchronously: dry-run probe pods until
+        predicate(returncode, stored_pod_or_None, stderr) holds."""
+        def probe():
+            r = self.create_pod(LABELED_NS, self.name("probe"), dry_run=True, check=False)
+            pod = json.loads(r.stdout) if r.returncode == 0 else None
+            return predicate(r.returncode, pod, r.stderr)
+        wait_until(what, probe, timeout, interval=0.1)
+
+    def register_default(self):
+        self.register()
+        self.wait_effective("default registration in effect",
+                            lambda rc, pod, _: rc == 0 and injected(pod))
+
+    # -- objects -------------------------------------------------------------------------------
+    def namespace(self, name, labels=None):
+        self.cp.kubectl("create", "namespace", name)
+        if labels:
+            self.cp.kubectl("label", "namespace", name, *[f"{k}={v}" for k, v in labels.items()])
+        self.cp.wait_service_account(name)
+
+    def create_pod(self, ns, name, labels=None, annotations=None, host_network=False,
+                   dry_run=False, check=True):
+        """kubectl create of a one-container pod; returns the CompletedProcess (stdout is the
+        stored pod as JSON)."""
+        pod = pod_manifest(name, labels, annotations, host_network)
+        args = ["create", "-n", ns, "-f", "-", "-o", "json"]
+        if dry_run:
+            args.append("--dry-run=server")
+        return self.cp.kubectl(*args, input=json.dumps(pod), check=check)
+
+    def stored_pod(self, ns, name):
+        return self.cp.kubectl_json("get", "pod", "-n", ns, name)
+
+    def assert_not_called(self, action):
+        """Runs action() and checks the webhook's request counter did not move."""
+        before = self.wh.requests_total()
+        result = action()
+        after = self.wh.requests_total()
+        if after != before:
+            raise AssertionError(f"webhook was called ({before:g} -> {after:g} requests)")
+        return result
+
+
+def pod_manifest(name, labels=None, annotations=None, host_network=False):
+    spec = {"containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10"}]}
+    if host_network:
+        spec["hostNetwork"] = True
+    metadata = {"name": name}
+    if labels:
+        metadata["labels"] = labels
+    if annotations:
+        metadata["annotations"] = annotations
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
+
+
+def names(containers):
+    return [c["name"] for c in containers or []]
+
+
+def injected(pod):
+    spec = pod["spec"]
+    init, main = names(spec.get("initContainers")), names(spec.get("containers"))
+    return "iptables-init" in init and ("sigv4proxy" in main or "sigv4proxy" in init)
+
+
+def assert_injected(pod, mode="legacy"):
+    spec = pod["spec"]
+    init, main = names(spec.get("initContainers")), names(spec.get("containers"))
+    where = f"initContainers={init} containers={main}"
+    if "iptables-init" not in init:
+        raise AssertionError(f"no iptables-init init container: {where}")
+    if mode == "legacy" and main[-1:] != ["sigv4proxy"]:
+        raise AssertionError(f"legacy mode: sigv4proxy is not the last container: {where}")
+    if mode == "native":
+        if init[:2] != ["iptables-init", "sigv4proxy"] or "sigv4proxy" in main:
+            raise AssertionError(f"native mode: expected iptables-init, sigv4proxy first: {where}")
+        proxy = spec["initContainers"][1]
+        if proxy.get("restartPolicy") != "Always":
+            raise AssertionError(f"native sigv4proxy stored without restartPolicy: Always: {proxy}")
+    status = pod["metadata"].get("annotations", {}).get("sigv4-injector.io/status", "")
+    if not status.startswith("injected"):
+        raise AssertionError(f"annotation sigv4-injector.io/status is {status!r}")
+
+
+def assert_not_injected(pod):
+    spec = pod["spec"]
+    found = {"iptables-init", "sigv4proxy"} & set(
+        names(spec.get("initContainers")) + names(spec.get("containers")))
+    if found:
+        raise AssertionError(f"pod was injected ({sorted(found)})")
+
+
+# -- scenarios ---------------------------------------------------------------------------------
+
+def chart_install(env):
+    """helm install of the chart (default values): every object passes the real API validation
+    and is stored; helm uninstall removes them (its webhook, which has no endpoints here, too)."""
+    cp = env.cp
+    base = [env.helm, "--kubeconfig", cp.kubeconfig, "-n", NAMESPACE]
+    run = lambda *a: _run(cp, *base, *a)  # noqa: E731
+    run("install", RELEASE, env.chart, "--create-namespace", "--set", "region=us-west-2",
+        "--timeout", "2m")
+    manifest = run("get", "manifest", RELEASE)
+    stored = json.loads(cp.kubectl("get", "-f", "-", "-o", "json", input=manifest).stdout)
+    kinds = sorted(f"{o['kind']}/{o['metadata']['name']}" for o in stored.get("items", [stored]))
+    for kind in ("Deployment", "Service", "ServiceAccount", "ConfigMap",
+                 "MutatingWebhookConfiguration", "PodDisruptionBudget", "Secret"):
+        if not any(k.startswith(kind + "/") for k in kinds):
+            raise AssertionError(f"no {kind} stored by helm install (stored: {kinds})")
+    run("uninstall", RELEASE, "--timeout", "2m")
+    left = cp.kubectl("get", "mutatingwebhookconfigurations", "-o", "name").stdout
+    if RELEASE in left:
+        raise AssertionError(f"webhook configuration left after uninstall: {left}")
+    print(f"      stored: {', '.join(kinds)}")
+
+
+def _run(cp, *argv):
+    r = subprocess.run(argv, capture_output=True, text=True, env=cp.env, timeout=300)
+    if r.returncode != 0:
+        raise AssertionError(f"`{' '.join(argv[1:])}` failed: {r.stderr.strip()}")
+    return r.stdout
+
+
+def registered(env):
+    """The chart's MutatingWebhookConfiguration (urlBase, provided CA) takes effect."""
+    env.register_default()
+
+
+def namespace_label(env):
+    before = env.wh.requests_total()
+    pod = env.create_pod(LABELED_NS, env.name("ns-label"))
+    assert_injected(env.stored_pod(LABELED_NS, json.loads(pod.stdout)["metadata"]["name"]))
+    if env.wh.requests_total() <= before:
+        raise AssertionError("webhook request counter did not move")
+
+
+def deployment(env):
+    """Deployment -> ReplicaSet (controller-manager) -> pods, each stored injected."""
+    name = env.name("deploy")
+    deploy = {"apiVersion": "apps/v1", "kind": "Deployment",
+              "metadata": {"name": name},
+              "spec": {"replicas": 2, "selector": {"matchLabels": {"app": name}},
+                       "template": {"metadata": {"labels": {"app": name}},
+                                    "spec": pod_manifest("x")["spec"]}}}
+    env.cp.kubectl("create", "-n", LABELED_NS, "-f", "-", input=json.dumps(deploy))
+    env.cp.kubectl("wait", "-n", LABELED_NS, f"deployment/{name}",
+                   "--for=jsonpath={.status.replicas}=2", "--timeout=60s")
+    pods = env.cp.kubectl_json("get", "pods", "-n", LABELED_NS, "-l", f"app={name}")["items"]
+    if len(pods) != 2:
+        raise AssertionError(f"expected 2 pods from the ReplicaSet, found {len(pods)}")
+    for pod in pods:
+        if pod["metadata"].get("ownerReferences", [{}])[0].get("kind") != "ReplicaSet":
+            raise AssertionError(f"pod {pod['metadata']['name']} is not owned by a ReplicaSet")
+        assert_injected(pod)
+
+
+def pod_label_opt_in(env):
+    r = env.create_pod(PLAIN_NS, env.name("pod-label"), labels={LABEL: "enabled"})
+    assert_injected(json.loads(r.stdout))
+
+
+def pod_opt_out(env):
+    r = env.assert_not_called(
+        lambda: env.create_pod(LABELED_NS, env.name("opt-out"), labels={LABEL: "disabled"}))
+    assert_not_injected(json.loads(r.stdout))
+
+
+def unlabeled_namespace(env):
+    r = env.assert_not_called(lambda: env.create_pod(PLAIN_NS, env.name("plain")))
+    assert_not_injected(json.loads(r.stdout))
+
+
+def kube_system(env):
+    """kube-system is excluded by name, even labelled and with a pod opting in."""
+    env.cp.kubectl("label", "namespace", "kube-system", f"{LABEL}=enabled")
+    try:
+        r = env.assert_not_called(lambda: env.create_pod(
+            "kube-system", env.name("kube-system"), labels={LABEL: "enabled"}))
+        assert_not_injected(json.loads(r.stdout))
+    finally:
+        env.cp.kubectl("label", "namespace", "kube-system", f"{LABEL}-")
+
+
+def invalid_override(env):
+    name = env.name("invalid")
+    r = env.create_pod(LABELED_NS, name, annotations={"sigv4-injector.io/proxy-port": "99999"},
+                       check=False)
+    if r.returncode == 0:
+        raise AssertionError("pod with proxy-port 99999 was admitted")
+    for needle in ("denied", "sigv4-injector.io/proxy-port", "99999"):
+        if needle not in r.stderr:
+            raise AssertionError(f"kubectl error does not mention {needle!r}: {r.stderr.strip()}")
+    if env.cp.kubectl("get", "pod", "-n", LABELED_NS, name, check=False).returncode == 0:
+        raise AssertionError("denied pod was stored")
+    print(f"      kubectl: {r.stderr.strip()}")
+
+
+def host_network(env):
+    r = env.create_pod(LABELED_NS, env.name("hostnet"), host_network=True)
+    assert_not_injected(json.loads(r.stdout))
+    if "host-network" not in r.stderr or "Warning" not in r.stderr:
+        raise AssertionError(f"no host-network warning on kubectl's stderr: {r.stderr!r}")
+    print(f"      kubectl: {r.stderr.strip()}")
+
+
+def dry_run_server(env):
+    name = env.name("dry-run")
+    pod = json.dumps(pod_manifest(name))
+    r = env.cp.kubectl("apply", "--dry-run=server", "-n", LABELED_NS, "-f", "-", "-o", "json",
+                       input=pod)
+    assert_injected(json.loads(r.stdout))
+    if env.cp.kubectl("get", "pod", "-n", LABELED_NS, name, check=False).returncode == 0:
+        raise AssertionError("dry-run pod was stored")
+
+
+def native_config(env):
+    """sidecarMode: native in the config: the apiserver keeps restartPolicy: Always."""
+    env.wh.stop()
+    env.wh.start(NATIVE_CONFIG)
+    try:
+        name = env.name("native")
+        env.create_pod(LABELED_NS, name)
+        assert_injected(env.stored_pod(LABELED_NS, name), mode="native")
+    finally:
+        env.wh.stop()
+        env.wh.start(LEGACY_CONFIG)
+
+
+def native_annotation(env):
+    name = env.name("native-annotation")
+    env.create_pod(LABELED_NS, name, annotations={"sigv4-injector.io/sidecar-mode": "native"})
+    assert_injected(env.stored_pod(LABELED_NS, name), mode="native")
+
+
+def workshop_example(env):
+    """examples/workshop-app1.yaml in a labelled app1: the Deployment's pod is stored injected,
+    its own container untouched."""
+    path = os.path.join(env.src, "examples", "workshop-app1.yaml")
+    if not os.path.exists(path):
+        raise AssertionError(f"{path} is missing")
+    pod = deploy_workshop(env.cp, path)
+    assert_injected(pod)
+    app = pod["spec"]["containers"][0]
+    if app["name"] != "app1-v1" or app["image"] != "public.ecr.aws/seb-demo/http-server:latest":
+        raise AssertionError(f"app container changed: {app}")
+
+
+def deploy_workshop(cp, path, timeout=60):
+    """Creates and labels namespace app1, applies the workshop file, returns the stored pod."""
+    cp.kubectl("create", "namespace", "app1")
+    cp.kubectl("label", "namespace", "app1", f"{LABEL}=enabled")
+    cp.wait_service_account("app1")
+    cp.kubectl("apply", "-f", path)
+    cp.kubectl("wait", "-n", "app1", "deployment/app1-v1", "--for=jsonpath={.status.replicas}=1",
+               f"--timeout={timeout}s")
+    pods = cp.kubectl_json("get", "pods", "-n", "app1", "-l", "app=app1-v1")["items"]
+    if len(pods) != 1:
+        raise AssertionError(f"expected one app1-v1 pod, found {len(pods)}")
+    return pods[0]
+
+
+def compat_annotation(env):
+    """compat.annotations.enabled: /mutate/annotated injects the workshop's annotation."""
+    env.register(compat=True)
+    try:
+        def annotated(rc, pod, _):
+            r = env.create_pod(PLAIN_NS, env.name("probe"), dry_run=True,
+                               annotations={COMPAT_ANNOTATION: "true"}, check=False)
+            return r.returncode == 0 and injected(json.loads(r.stdout))
+        env.wait_effective("compat registration in effect", annotated)
+        r = env.create_pod(PLAIN_NS, env.name("compat"), annotations={COMPAT_ANNOTATION: "true"})
+        assert_injected(json.loads(r.stdout))
+        r = env.create_pod(PLAIN_NS, env.name("compat-none"))
+        assert_not_injected(json.loads(r.stdout))
+    finally:
+        env.register()
+        wait_until("compat entry removed", lambda: not_called_in_plain(env), 30)
+
+
+def not_called_in_plain(env):
+    try:
+        env.assert_not_called(lambda: env.create_pod(PLAIN_NS, env.name("probe"), dry_run=True))
+        return True
+    except AssertionError:
+        return False
+
+
+def webhook_down_fail(env):
+    """failurePolicy Fail with the webhook down: opted-in pods refused, others unaffected."""
+    code = env.wh.stop()
+    try:
+        r = env.create_pod(LABELED_NS, env.name("down"), check=False)
+        if r.returncode == 0:
+            raise AssertionError("pod admitted while the webhook is down (failurePolicy Fail)")
+        if "failed calling webhook" not in r.stderr or "sigv4-injector.io" not in r.stderr:
+            raise AssertionError(f"unclear refusal: {r.stderr.strip()}")
+        print(f"      kubectl: {r.stderr.strip()}")
+        assert_not_injected(json.loads(env.create_pod(PLAIN_NS, env.name("down-plain")).stdout))
+        env.create_pod("kube-system", env.name("down-kube-system"))
+    finally:
+        env.wh.start(LEGACY_CONFIG)
+    if code != 0:
+        raise AssertionError(f"serve exited {code} on SIGTERM (SPEC §6: 0)")
+
+
+def webhook_down_ignore(env):
+    """failurePolicy Ignore with the webhook down: opted-in pods created uninjected."""
+    env.wh.stop()
+    try:
+        env.register(failure_policy="Ignore")
+        env.wait_effective("failurePolicy Ignore in effect", lambda rc, *_: rc == 0)
+        r = env.create_pod(LABELED_NS, env.name("ignore"))
+        assert_not_injected(json.loads(r.stdout))
+    finally:
+        env.wh.start(LEGACY_CONFIG)
+        env.register_default()
+
+
+def served_cert(port):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # only reading which certificate is served
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        with ctx.wrap_socket(s) as tls:
+            return tls.getpeercert(binary_form=True)
+
+
+def pem_to_der(path):
+    with open(path) as f:
+        text = f.read()
+    end = "-----END CERTIFICATE-----"
+    return ssl.PEM_cert_to_DER_cert(text[:text.index(end) + len(end)])
+
+
+def cert_rotation(env, rotations=3):
+    """Serving cert replaced on disk while pods are created in a loop: the server reloads it
+    without a restart and no admission fails. `certs` makes a new CA on every run, so, as
+    cert-manager does with a CA change, the caBundle first carries the old and new CAs."""
+    wh = env.wh
+    staged = [wh.make_certs(os.path.join(wh.dir, f"rotation-{i}")) for i in range(rotations)]
+    bundle = os.path.join(wh.dir, "ca-bundle.crt")
+    with open(bundle, "w") as out:
+        for d in [wh.certs_dir, *staged]:
+            with open(os.path.join(d, "ca.crt")) as f:
+                out.write(f.read())
+    env.ca_bundle = bundle
+    env.register_default()
+
+    results = {"ok": 0, "errors": []}
+    stop = threading.Event()
+
+    def create_loop():
+        while not stop.is_set():
+            r = env.create_pod(LABELED_NS, env.name("rotation"), check=False)
+            if r.returncode != 0:
+                results["errors"].append(r.stderr.strip())
+            elif not injected(json.loads(r.stdout)):
+                results["errors"].append("pod stored without injection")
+            else:
+                results["ok"] += 1
+
+    loop = threading.Thread(target=create_loop)
+    loop.start()
+    try:
+        for d in staged:
+            for name in ("tls.key", "tls.crt"):
+                tmp = os.path.join(wh.certs_dir, f".{name}.new")
+                shutil.copyfile(os.path.join(d, name), tmp)
+                os.replace(tmp, os.path.join(wh.certs_dir, name))
+            want = pem_to_der(os.path.join(d, "tls.crt"))
+            wait_until("the webhook to serve the rotated certificate",
+                       lambda: served_cert(wh.port) == want, 30, wh.proc)
+            seen = results["ok"]
+            wait_until("two admissions with the rotated certificate",
+                       lambda: results["ok"] >= seen + 2 or results["errors"], 60)
+    finally:
+        stop.set()
+        loop.join(120)
+    if results["errors"]:
+        raise AssertionError(f"{len(results['errors'])} admission(s) failed during rotation, "
+                             f"first: {results['errors'][0]}")
+    print(f"      {rotations} rotations, {results['ok']} pods created and injected meanwhile")
+
+
+SCENARIOS = [
+    ("chart-install-objects-stored", chart_install),
+    ("chart-webhook-configuration-registered", registered),
+    ("namespace-label-injects-pod", namespace_label),
+    ("deployment-replicaset-pods-injected", deployment),
+    ("pod-label-opt-in-unlabeled-namespace", pod_label_opt_in),
+    ("pod-opt-out-not-injected-not-called", pod_opt_out),
+    ("unlabeled-namespace-not-called", unlabeled_namespace),
+    ("kube-system-never-called", kube_system),
+    ("invalid-override-denied", invalid_override),
+    ("host-network-skipped-with-warning", host_network),
+    ("dry-run-server", dry_run_server),
+    ("native-mode-config-restartPolicy-kept", native_config),
+    ("native-mode-annotation", native_annotation),
+    ("workshop-example-injected", workshop_example),
+    ("compat-annotation-mutate-annotated", compat_annotation),
+    ("webhook-down-failurePolicy-Fail", webhook_down_fail),
+    ("webhook-down-failurePolicy-Ignore", webhook_down_ignore),
+    ("cert-rotation-no-failure", cert_rotation),
+]
