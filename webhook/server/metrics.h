@@ -1,0 +1,71 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/decision.h"
+
+namespace sigv4::server {
+
+// The outcome of one admission request, the `result` label.
+enum class Result {
+  kInjected,
+  kSkipped,
+  kDenied,
+  kBadRequest,
+  kTooLarge,
+  kUnsupportedMediaType,
+  kMethodNotAllowed,
+  kError,
+};
+
+std::string_view to_string(Result result);
+
+// Upper bounds of the admission duration histogram, in seconds.
+inline constexpr std::array<double, 13> kDurationBuckets = {
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+    0.01,    0.025,  0.05,    0.1,    0.25,  1.0};
+
+// The process's Prometheus metrics: plain atomic counters, so recording costs a few relaxed
+// increments and never takes a lock.
+class Metrics {
+ public:
+  void count_request(Route route, Result result);
+  // Counts an injection, or each skip reason of a decision that does not inject (call it for
+  // reviews that were not denied).
+  void count_decision(const Decision& decision);
+  void observe_duration(std::chrono::nanoseconds elapsed);
+  void count_config_reload(bool success);
+  void count_cert_reload(bool success);
+
+  // The Prometheus text exposition (format 0.0.4) of every metric; `ready` feeds a gauge.
+  std::string render(bool ready) const;
+
+ private:
+  static constexpr std::size_t kRoutes = 2;
+  static constexpr std::size_t kResults = static_cast<std::size_t>(Result::kError) + 1;
+  // Room for every Reason; render() lists those to_string() names.
+  static constexpr std::size_t kReasons = 32;
+  using Counter = std::atomic<std::uint64_t>;
+
+  void render_requests(std::string& out) const;
+  void render_skips(std::string& out) const;
+  void render_histogram(std::string& out) const;
+
+  std::array<std::array<Counter, kResults>, kRoutes> requests_{};
+  Counter injections_{0};
+  std::array<Counter, kReasons> skips_{};
+  std::array<Counter, kDurationBuckets.size() + 1> buckets_{};  // the last one is +Inf
+  Counter duration_sum_ns_{0};
+  std::array<Counter, 2> config_reloads_{};  // failure, success
+  std::array<Counter, 2> cert_reloads_{};
+};
+
+// The `path` label of a route.
+std::string_view route_path(Route route);
+
+}  // namespace sigv4::server

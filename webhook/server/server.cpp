@@ -1,0 +1,206 @@
+#include "server/server.h"
+
+#include <httplib.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "server/logging.h"
+#include "server/pool.h"
+#include "server/routes.h"
+#include "server/tls.h"
+
+namespace sigv4::server {
+namespace {
+
+using spdlog::level::err;
+using spdlog::level::info;
+
+// Counts listener threads that have returned, so the main thread can wait with a deadline.
+struct Finished {
+  std::mutex mutex;
+  std::condition_variable changed;
+  int count = 0;
+
+  void add() {
+    {
+      std::lock_guard lock(mutex);
+      ++count;
+    }
+    changed.notify_all();
+  }
+  bool wait_for_all(int expected, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, timeout, [&] { return count >= expected; });
+  }
+  int get() {
+    std::lock_guard lock(mutex);
+    return count;
+  }
+};
+
+sigset_t shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+void use_self_signed(ServerState& state) {
+  CertRequest request;
+  request.common_name = "sigv4-injector";
+  request.dns_names = {"localhost"};
+  request.ip_addresses = {"127.0.0.1", "::1"};
+  request.days = 30;
+  CertBundle bundle = generate_certificates(request);
+  state.certs.set(parse_identity(bundle.cert, bundle.key));
+  log_event(spdlog::level::warn, "serving a self-signed certificate (local use only)");
+}
+
+void tune_webhook_server(httplib::Server& server, const ServeOptions& options) {
+  const std::size_t cores = std::max(2u, std::thread::hardware_concurrency());
+  const std::size_t max_threads = std::max<std::size_t>(options.max_connections, 1);
+  server.new_task_queue = [cores, max_threads] {
+    return new ElasticPool(std::min(cores * 2, max_threads), max_threads);
+  };
+  server.set_tcp_nodelay(true);
+  server.set_keep_alive_max_count(10000);
+  server.set_keep_alive_timeout(options.keep_alive_timeout_seconds);
+  server.set_read_timeout(options.read_timeout_seconds, 0);
+  server.set_write_timeout(options.read_timeout_seconds, 0);
+  server.set_payload_max_length(options.max_body_bytes);
+}
+
+void tune_metrics_server(httplib::Server& server) {
+  server.new_task_queue = [] { return new ElasticPool(1, 16); };
+  server.set_keep_alive_timeout(5);
+  server.set_read_timeout(5, 0);
+  server.set_write_timeout(5, 0);
+  server.set_payload_max_length(64 * 1024);
+}
+
+// Binds `server` to `address`; port 0 picks a free port. Returns the bound port, or -1.
+int bind_server(httplib::Server& server, const ListenAddress& address) {
+  if (address.port == 0) {
+    return server.bind_to_any_port(address.host);
+  }
+  return server.bind_to_port(address.host, address.port) ? address.port : -1;
+}
+
+// Waits for SIGTERM/SIGINT, or for a listener to stop on its own. Returns true for a signal.
+bool wait_for_signal(Finished& finished) {
+  const sigset_t signals = shutdown_signals();
+  const timespec tick{0, 100'000'000};
+  for (;;) {
+    int signal = sigtimedwait(&signals, nullptr, &tick);
+    if (signal == SIGTERM || signal == SIGINT) {
+      log_event(info, "shutting down", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      return true;
+    }
+    if (finished.get() > 0) {
+      log_event(err, "a listener stopped unexpectedly");
+      return false;
+    }
+  }
+}
+
+bool load_state(Reloader& reloader, ServerState& state, const ServeOptions& options) {
+  try {
+    reloader.load_initial();
+    if (options.self_signed) {
+      use_self_signed(state);
+    }
+    return true;
+  } catch (const std::exception& error) {
+    log_event(err, "cannot start", {{"error", error.what()}});
+    return false;
+  }
+}
+
+std::optional<CertSource> cert_source(const ServeOptions& options) {
+  if (options.self_signed) {
+    return std::nullopt;
+  }
+  return CertSource{options.tls_cert_file, options.tls_key_file};
+}
+
+// Runs both listeners until a signal; returns the exit code.
+int run_listeners(httplib::Server& webhook, httplib::Server& metrics, ServerState& state,
+                  Reloader& reloader, const ServeOptions& options) {
+  Finished finished;
+  std::thread webhook_thread([&] {
+    webhook.listen_after_bind();
+    finished.add();
+  });
+  std::thread metrics_thread([&] {
+    metrics.listen_after_bind();
+    finished.add();
+  });
+  // stop() is a no-op until a listener runs, so a signal must not be taken before that.
+  while ((!webhook.is_running() || !metrics.is_running()) && finished.get() == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  reloader.start();
+  const bool signalled = wait_for_signal(finished);
+  state.stopping.store(true);
+  webhook.stop();
+  metrics.stop();
+  reloader.stop();
+  if (!finished.wait_for_all(2, options.shutdown_timeout)) {
+    log_event(spdlog::level::warn, "shutdown timeout: exiting with connections still open");
+    flush_logs();
+    std::_Exit(signalled ? EXIT_SUCCESS : EXIT_FAILURE);
+  }
+  webhook_thread.join();
+  metrics_thread.join();
+  log_event(info, "stopped");
+  return signalled ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+}  // namespace
+
+int serve(const ServeOptions& options) {
+  // Signals are taken by sigtimedwait only: block them before any thread starts.
+  const sigset_t signals = shutdown_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  ServerState state;
+  Reloader reloader(state, options.config, cert_source(options), options.reload_interval);
+  if (!load_state(reloader, state, options)) {
+    return EXIT_FAILURE;
+  }
+  httplib::SSLServer webhook(
+      [&state](SSL_CTX& ctx) { return configure_server_context(ctx, state.certs); });
+  httplib::Server metrics;
+  if (!webhook.is_valid()) {
+    log_event(err, "cannot set up TLS");
+    return EXIT_FAILURE;
+  }
+  tune_webhook_server(webhook, options);
+  tune_metrics_server(metrics);
+  install_webhook_routes(webhook, state, options.json_limits);
+  install_metrics_routes(metrics, state);
+
+  ListenAddress bound = options.listen;
+  ListenAddress metrics_bound = options.metrics_listen;
+  bound.port = bind_server(webhook, options.listen);
+  metrics_bound.port = bind_server(metrics, options.metrics_listen);
+  if (bound.port < 0 || metrics_bound.port < 0) {
+    log_event(err, "cannot bind",
+              {{"listen", to_string(options.listen)},
+               {"metrics_listen", to_string(options.metrics_listen)}});
+    return EXIT_FAILURE;
+  }
+  log_event(info, "webhook listening on " + to_string(bound), {{"port", bound.port}});
+  log_event(info, "metrics listening on " + to_string(metrics_bound), {{"port", metrics_bound.port}});
+  return run_listeners(webhook, metrics, state, reloader, options);
+}
+
+}  // namespace sigv4::server

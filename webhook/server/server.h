@@ -1,0 +1,35 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "core/admission.h"
+#include "server/address.h"
+#include "server/reload.h"
+
+namespace sigv4::server {
+
+// Everything `sigv4-injector serve` is told on its command line.
+struct ServeOptions {
+  ListenAddress listen{"0.0.0.0", 8443};
+  ListenAddress metrics_listen{"0.0.0.0", 9090};
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  bool self_signed = false;
+  ConfigSource config;
+  std::size_t max_body_bytes = std::size_t{4} << 20;
+  JsonLimits json_limits;
+  std::chrono::milliseconds reload_interval{1000};
+  std::chrono::milliseconds shutdown_timeout{20000};
+  std::size_t max_connections = 1024;
+  int keep_alive_timeout_seconds = 5;
+  int read_timeout_seconds = 10;
+};
+
+// Runs the HTTPS webhook and the metrics endpoint until SIGTERM or SIGINT, then stops accepting,
+// finishes the reviews in flight and returns 0. Returns 1 when the config or certificate do not
+// load at start or a port cannot be bound (after logging why).
+int serve(const ServeOptions& options);
+
+}  // namespace sigv4::server
