@@ -4,7 +4,8 @@ ASAN_DIR ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test unit integration asan format format-check tidy demo run clean help
+.PHONY: all deps build test unit integration asan format format-check tidy demo run clean help \
+        tools chart-lint chart-test
 .PHONY: e2e demo-cluster
 
 all: build
@@ -18,6 +19,7 @@ help:
 	@echo "make e2e           end-to-end: real etcd + kube-apiserver + controller-manager on loopback"
 	@echo "make demo-cluster  the workshop Deployment through the webhook on a loopback control plane"
 	@echo "make format        reformat the sources; make format-check verifies"
+	@echo "make chart-lint    helm lint --strict the chart; make chart-test runs every chart check"
 
 deps:
 	@scripts/deps.sh
@@ -67,6 +69,17 @@ demo: build
 	@cat examples/workshop-app1.yaml
 	@echo "== injected by: build/sigv4-injector inject -f examples/workshop-app1.yaml =="
 	@$(BUILD_DIR)/sigv4-injector inject -f examples/workshop-app1.yaml
+
+# Pinned Go test tools (helm, kubecheck) in .cache/tools/bin, built on first use.
+tools:
+	@scripts/tools.sh helm >/dev/null
+	@scripts/tools.sh kubecheck >/dev/null
+
+chart-lint:
+	"$$(scripts/tools.sh helm)" lint --strict charts/sigv4-injector --set region=us-west-2
+
+chart-test:
+	python3 tests/chart/test_chart.py all
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)
