@@ -151,6 +151,7 @@ int run_listeners(httplib::Server& webhook, httplib::Server& metrics, ServerStat
   state.stopping.store(true);
   webhook.stop();
   metrics.stop();
+  log_event(info, "stopped accepting connections; finishing requests in flight");
   reloader.stop();
   if (!finished.wait_for_all(2, options.shutdown_timeout)) {
     log_event(spdlog::level::warn, "shutdown timeout: exiting with connections still open");
