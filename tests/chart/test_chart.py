@@ -389,6 +389,44 @@ def test_config():
               "values in config.yaml")
 
 
+def test_binary():
+    """The config the chart renders is accepted by the real binary, and means what it says."""
+    binary = os.environ.get("SIGV4_BIN", "")
+    if not (binary and os.access(binary, os.X_OK)):
+        print("  SKIP chart.binary: SIGV4_BIN (the built sigv4-injector) not available")
+        return
+    pod = json.dumps({"apiVersion": "v1", "kind": "Pod",
+                      "metadata": {"name": "app", "namespace": "app1"},
+                      "spec": {"containers": [{"name": "app", "image": "app:1"}]}})
+    for version, args, port, mode in (
+            ("1.30.0", [], 8080, "native"),
+            ("1.28.0", ["--set", "injection.proxy.port=15001",
+                        "--set", "injection.proxy.roleArn=arn:aws:iam::123456789012:role/x",
+                        "--set", "injection.proxy.host=h.example",
+                        "--set", "injection.proxy.signHost=s.example",
+                        "--set", "injection.proxy.extraArgs={--verbose}",
+                        "--set", "injection.init.excludePorts={22}",
+                        "--set", "injection.init.includePorts={80,443}",
+                        "--set", "injection.excludeNamespaces={other}",
+                        "--set", "injection.ipv6=off", "--set", "injection.iptablesMode=nft"],
+             15001, "legacy")):
+        objs = template(*args, kube_version=version)
+        path = os.path.join(TMP, "config.yaml")
+        with open(path, "w") as f:
+            f.write(find(objs, "ConfigMap")["data"]["config.yaml"])
+        proc = subprocess.run([binary, "inject", "-f", "-", "--config", path, "-o", "json"],
+                              input=pod, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+        expect(proc.returncode == 0, "the binary rejects the chart's config (%s):\n%s"
+               % (" ".join(args) or "defaults", proc.stderr))
+        spec = json.loads(proc.stdout)["spec"]
+        where = spec["initContainers"] if mode == "native" else spec["containers"]
+        proxies = [c for c in where if c["name"] == "sigv4proxy"]
+        expect(proxies, "no sigv4proxy among the %s containers: %s" % (mode, json.dumps(spec)))
+        expect_eq([p["containerPort"] for p in proxies[0].get("ports", [])], [port],
+                  "proxy port from the chart's config")
+
+
 # ---------------------------------------------------------------------------------------------
 # Deployment, Service, PDB, ServiceAccount
 
@@ -545,6 +583,7 @@ def test_kubecheck():
 
 
 TESTS = {"kubecheck": test_kubecheck, "lint": test_lint, "webhook": test_webhook, "certs": test_certs, "config": test_config,
+         "binary": test_binary,
          "deployment": test_deployment, "schema": test_schema, "checksum": test_checksum}
 
 
