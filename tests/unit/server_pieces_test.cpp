@@ -1,0 +1,117 @@
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "core/errors.h"
+#include "server/address.h"
+#include "server/metrics.h"
+#include "server/routes.h"
+#include "server/tls.h"
+
+using namespace sigv4;
+using namespace sigv4::server;
+
+namespace {
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("listen addresses parse as host:port", "[server]") {
+  auto [text, host, port] = GENERATE(table<std::string, std::string, int>({
+      {":8443", "0.0.0.0", 8443},
+      {"127.0.0.1:0", "127.0.0.1", 0},
+      {"0.0.0.0:9090", "0.0.0.0", 9090},
+      {"[::1]:8443", "::1", 8443},
+      {"localhost:65535", "localhost", 65535},
+  }));
+  CAPTURE(text);
+  const ListenAddress address = parse_listen_address(text, "--listen");
+  CHECK(address.host == host);
+  CHECK(address.port == port);
+}
+
+TEST_CASE("bad listen addresses name the flag", "[server]") {
+  auto text = GENERATE("8443", "host:", ":65536", ":-1", ":80x", "::1:8443", "");
+  CAPTURE(text);
+  try {
+    parse_listen_address(text, "--metrics-listen");
+    FAIL("accepted");
+  } catch (const InputError& error) {
+    CHECK(error.where() == "--metrics-listen");
+  }
+}
+
+TEST_CASE("listen addresses print back with brackets for IPv6", "[server]") {
+  CHECK(to_string(ListenAddress{"127.0.0.1", 8443}) == "127.0.0.1:8443");
+  CHECK(to_string(ListenAddress{"::1", 0}) == "[::1]:0");
+}
+
+TEST_CASE("only JSON content types are accepted", "[server]") {
+  CHECK(is_json_content_type("application/json"));
+  CHECK(is_json_content_type("application/json; charset=utf-8"));
+  CHECK(is_json_content_type("Application/JSON"));
+  CHECK_FALSE(is_json_content_type(""));
+  CHECK_FALSE(is_json_content_type("text/plain"));
+  CHECK_FALSE(is_json_content_type("application/jsonx"));
+  CHECK_FALSE(is_json_content_type("application/yaml"));
+}
+
+TEST_CASE("metrics render counters, skips and a cumulative histogram", "[server]") {
+  Metrics metrics;
+  metrics.count_request(Route::kMutate, Result::kInjected);
+  metrics.count_request(Route::kMutate, Result::kInjected);
+  metrics.count_request(Route::kMutateAnnotated, Result::kBadRequest);
+  metrics.count_decision(Decision{true, {Reason::kSelected}});
+  metrics.count_decision(Decision{false, {Reason::kHostNetwork, Reason::kJobLegacyMode}});
+  metrics.observe_duration(std::chrono::microseconds(30));   // first bucket (50us)
+  metrics.observe_duration(std::chrono::microseconds(700));  // 1ms bucket
+  metrics.observe_duration(std::chrono::seconds(3));         // +Inf only
+  metrics.count_config_reload(true);
+  metrics.count_config_reload(false);
+  metrics.count_config_reload(false);
+  const std::string text = metrics.render(true);
+
+  CHECK(contains(text, "sigv4_injector_admission_requests_total{path=\"/mutate\",result=\"injected\"} 2\n"));
+  CHECK(contains(text, "{path=\"/mutate/annotated\",result=\"bad-request\"} 1\n"));
+  CHECK(contains(text, "sigv4_injector_injections_total 1\n"));
+  CHECK(contains(text, "sigv4_injector_skips_total{reason=\"host-network\"} 1\n"));
+  CHECK(contains(text, "sigv4_injector_skips_total{reason=\"job-legacy-mode\"} 1\n"));
+  CHECK_FALSE(contains(text, "reason=\"selected\""));
+  CHECK(contains(text, "sigv4_injector_admission_duration_seconds_bucket{le=\"5e-05\"} 1\n"));
+  CHECK(contains(text, "sigv4_injector_admission_duration_seconds_bucket{le=\"0.0005\"} 1\n"));
+  CHECK(contains(text, "sigv4_injector_admission_duration_seconds_bucket{le=\"0.001\"} 2\n"));
+  CHECK(contains(text, "sigv4_injector_admission_duration_seconds_bucket{le=\"1\"} 2\n"));
+  CHECK(contains(text, "sigv4_injector_admission_duration_seconds_bucket{le=\"+Inf\"} 3\n"));
+  CHECK(contains(text, "sigv4_injector_admission_duration_seconds_count 3\n"));
+  CHECK(contains(text, "sigv4_injector_admission_duration_seconds_sum 3.00073\n"));
+  CHECK(contains(text, "sigv4_injector_config_reloads_total{result=\"success\"} 1\n"));
+  CHECK(contains(text, "sigv4_injector_config_reloads_total{result=\"failure\"} 2\n"));
+  CHECK(contains(text, "# TYPE sigv4_injector_admission_duration_seconds histogram\n"));
+  CHECK(contains(text, "sigv4_injector_ready 1\n"));
+}
+
+TEST_CASE("generated certificates parse and cover the service names", "[server]") {
+  CertRequest request;
+  request.common_name = "svc.ns.svc";
+  request.dns_names = service_dns_names("svc", "ns");
+  request.ip_addresses = {"127.0.0.1"};
+  const CertBundle bundle = generate_certificates(request);
+  CHECK(request.dns_names == std::vector<std::string>{"svc", "svc.ns", "svc.ns.svc",
+                                                       "svc.ns.svc.cluster.local"});
+  CHECK(contains(bundle.ca_cert, "BEGIN CERTIFICATE"));
+  CHECK(contains(bundle.key, "BEGIN PRIVATE KEY"));
+  CHECK(parse_identity(bundle.cert, bundle.key) != nullptr);
+  // A chain (leaf then CA) parses too.
+  CHECK(parse_identity(bundle.cert + bundle.ca_cert, bundle.key) != nullptr);
+
+  const CertBundle other = generate_certificates(request);
+  CHECK_THROWS_WITH(parse_identity(bundle.cert, other.key), Catch::Contains("does not match"));
+  CHECK_THROWS(parse_identity("garbage", bundle.key));
+  CHECK_THROWS(parse_identity(bundle.cert, "garbage"));
+  request.ip_addresses = {"not-an-ip"};
+  CHECK_THROWS_WITH(generate_certificates(request), Catch::Contains("not-an-ip"));
+}
