@@ -29,6 +29,9 @@ struct ProxyConfig {
   bool log_signing_process = true;
   bool verbose = true;
   std::vector<std::string> extra_args;
+  std::string role_arn;   // --role-arn, optional
+  std::string host;       // --host, optional
+  std::string sign_host;  // --sign-host, optional
   Resources resources;
 };
 

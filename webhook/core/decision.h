@@ -22,6 +22,7 @@ enum class Reason {
   kExcludedNamespace,
   kNoAnnotation,
   kJobLegacyMode,
+  kInvalidOverride,  // set by the mutator: the pod is denied for a bad override annotation
 };
 
 // The one name table used by logs, metrics labels and admission warnings.

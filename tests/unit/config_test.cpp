@@ -1,0 +1,111 @@
+#include <catch2/catch.hpp>
+
+#include "core/config.h"
+#include "core/errors.h"
+
+using namespace sigv4;
+
+namespace {
+
+// The key named by the error load_config throws for `yaml`.
+std::string error_key(const std::string& yaml) {
+  try {
+    load_config(yaml);
+  } catch (const InputError& e) {
+    return e.where();
+  }
+  return "(accepted)";
+}
+
+}  // namespace
+
+TEST_CASE("defaults reproduce the workshop", "[config]") {
+  Config c = default_config();
+  CHECK(c.signing_name == "vpc-lattice-svcs");
+  CHECK(c.proxy.port == 8080);
+  CHECK(c.proxy.uid == 101);
+  CHECK(c.proxy.upstream_scheme == "http");
+  CHECK(c.init.cidrs == std::vector<std::string>{"169.254.171.0/24"});
+  CHECK(c.init.image == "public.ecr.aws/d2c6w7a3/iptables");
+  CHECK(c.proxy.image == "public.ecr.aws/aws-observability/aws-sigv4-proxy:latest");
+  CHECK(c.sidecar_mode == SidecarMode::kLegacy);
+  CHECK_NOTHROW(validate_config(c));
+}
+
+TEST_CASE("a full config file loads", "[config]") {
+  Config c = load_config(R"(
+region: eu-west-1
+signingName: vpc-lattice-svcs
+sidecarMode: native
+ipv6: "off"
+iptablesMode: nft
+excludeNamespaces: [batch]
+proxy:
+  image: example.com/proxy:1.11
+  port: 15001
+  uid: 1337
+  upstreamScheme: https
+  unsignedPayload: false
+  logFailedRequests: true
+  logSigningProcess: false
+  verbose: false
+  extraArgs: ["--transport.idle-conn-timeout", "30s"]
+  roleArn: arn:aws:iam::123456789012:role/caller
+  resources: {requests: {cpu: 10m, memory: 20Mi}, limits: {cpu: "1", memory: 100Mi}}
+init:
+  image: example.com/iptables:1
+  cidrs: [169.254.171.0/24, 10.1.0.0/16]
+  ipv6Cidrs: []
+  excludePorts: [22]
+  includePorts: []
+)");
+  CHECK(c.region == "eu-west-1");
+  CHECK(c.sidecar_mode == SidecarMode::kNative);
+  CHECK(c.ipv6 == Ipv6Mode::kOff);
+  CHECK(c.iptables_mode == IptablesMode::kNft);
+  CHECK(c.exclude_namespaces == std::vector<std::string>{"batch"});
+  CHECK(c.proxy.port == 15001);
+  CHECK(c.proxy.uid == 1337);
+  CHECK_FALSE(c.proxy.unsigned_payload);
+  CHECK(c.proxy.extra_args.size() == 2);
+  CHECK(c.proxy.resources.cpu_limit == "1");
+  CHECK(c.init.cidrs.size() == 2);
+  CHECK(c.init.ipv6_cidrs.empty());
+  CHECK(c.init.exclude_ports == std::vector<int>{22});
+  CHECK(c.init.resources.cpu_request == "10m");  // untouched keys keep their defaults
+}
+
+TEST_CASE("an empty config file gives the defaults", "[config]") {
+  CHECK(load_config("").region == default_config().region);
+  CHECK(load_config("# nothing\n").proxy.port == 8080);
+}
+
+TEST_CASE("config errors name the key", "[config]") {
+  CHECK(error_key("regoin: us-west-2") == "regoin");
+  CHECK(error_key("proxy:\n  prot: 1") == "proxy.prot");
+  CHECK(error_key("proxy:\n  port: 70000") == "proxy.port");
+  CHECK(error_key("proxy:\n  uid: 0") == "proxy.uid");
+  CHECK(error_key("proxy:\n  uid: [1]") == "proxy.uid");
+  CHECK(error_key("proxy:\n  verbose: maybe") == "proxy.verbose");
+  CHECK(error_key("proxy:\n  upstreamScheme: ftp") == "proxy.upstreamScheme");
+  CHECK(error_key("proxy:\n  image: ''") == "proxy.image");
+  CHECK(error_key("proxy:\n  roleArn: nope") == "proxy.roleArn");
+  CHECK(error_key("proxy:\n  resources:\n    limits:\n      cpu: lots") ==
+        "proxy.resources.limits.cpu");
+  CHECK(error_key("proxy:\n  resources:\n    requests:\n      memory: 1Gi") ==
+        "proxy.resources.requests.memory");
+  CHECK(error_key("proxy:\n  resources:\n    requests:\n      gpu: 1") ==
+        "proxy.resources.requests.gpu");
+  CHECK(error_key("init:\n  cidrs: [1.2.3.4/40]") == "init.cidrs[0]");
+  CHECK(error_key("init:\n  cidrs: []\n  ipv6Cidrs: []") == "init.cidrs");
+  CHECK(error_key("init:\n  ipv6Cidrs: [169.254.0.0/16]") == "init.ipv6Cidrs[0]");
+  CHECK(error_key("init:\n  excludePorts: [0]") == "init.excludePorts[0]");
+  CHECK(error_key("init:\n  cidrs: 10.0.0.0/8") == "init.cidrs");
+  CHECK(error_key("sidecarMode: sometimes") == "sidecarMode");
+  CHECK(error_key("ipv6: maybe") == "ipv6");
+  CHECK(error_key("iptablesMode: ebpf") == "iptablesMode");
+  CHECK(error_key("region: Mars") == "region");
+  CHECK(error_key("- a list") == "config");
+  CHECK(error_key("proxy: [") == "config");
+  CHECK(error_key("proxy: 3") == "proxy");
+}

@@ -1,0 +1,176 @@
+#include <catch2/catch.hpp>
+
+#include "core/errors.h"
+#include "core/mutator.h"
+#include "test_util.h"
+
+using namespace sigv4;
+
+namespace {
+
+Json make_review(const char* api_version, const Json& pod, const char* operation = "CREATE") {
+  return Json{{"apiVersion", api_version},
+              {"kind", "AdmissionReview"},
+              {"request",
+               {{"uid", "705ab4f5-6393-11e8-b7cc-42010a800002"},
+                {"kind", {{"group", ""}, {"version", "v1"}, {"kind", "Pod"}}},
+                {"resource", {{"group", ""}, {"version", "v1"}, {"resource", "pods"}}},
+                {"namespace", "app1"},
+                {"operation", operation},
+                {"object", pod}}}};
+}
+
+std::string base64_decode(const std::string& in) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  unsigned buffer = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == '=') {
+      break;
+    }
+    buffer = buffer << 6 | static_cast<unsigned>(kAlphabet.find(c));
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>(buffer >> bits & 0xff);
+    }
+  }
+  return out;
+}
+
+// The where() of the InputError review_text throws for `body`.
+std::string review_error(const std::string& body) {
+  try {
+    review_text(body, default_config(), Route::kMutate);
+  } catch (const InputError& e) {
+    return e.where() + ": " + e.detail();
+  }
+  return "(accepted)";
+}
+
+}  // namespace
+
+TEST_CASE("base64 matches RFC 4648 vectors", "[admission]") {
+  CHECK(base64_encode("") == "");
+  CHECK(base64_encode("f") == "Zg==");
+  CHECK(base64_encode("fo") == "Zm8=");
+  CHECK(base64_encode("foo") == "Zm9v");
+  CHECK(base64_encode("foob") == "Zm9vYg==");
+  CHECK(base64_encode("fooba") == "Zm9vYmE=");
+  CHECK(base64_encode("foobar") == "Zm9vYmFy");
+  CHECK(base64_decode(base64_encode(std::string("\xff\x00\x10", 3))) ==
+        std::string("\xff\x00\x10", 3));
+}
+
+TEST_CASE("a review is answered in its own version with an applicable patch", "[mutator]") {
+  auto version = GENERATE("admission.k8s.io/v1", "admission.k8s.io/v1beta1");
+  Json pod = test::make_pod();
+  ReviewResult r = review(make_review(version, pod), default_config(), Route::kMutate);
+  const Json& resp = r.response;
+  CHECK(resp["apiVersion"] == version);
+  CHECK(resp["kind"] == "AdmissionReview");
+  CHECK(resp["response"]["uid"] == "705ab4f5-6393-11e8-b7cc-42010a800002");
+  CHECK(resp["response"]["allowed"] == true);
+  CHECK(resp["response"]["patchType"] == "JSONPatch");
+  Json patch = Json::parse(base64_decode(resp["response"]["patch"].get<std::string>()));
+  Json out = pod.patch(patch);
+  CHECK(test::names(out, "containers") == std::vector<std::string>{"app", "sigv4proxy"});
+  CHECK(r.mutation.decision.inject);
+  CHECK(r.request.namespace_name == "app1");
+  CHECK(r.request.name == "web");
+}
+
+TEST_CASE("skips answer allowed without a patch, with warnings where surprising", "[mutator]") {
+  Json pod = test::make_pod();
+  pod["spec"]["hostNetwork"] = true;
+  ReviewResult r = review(make_review("admission.k8s.io/v1", pod), default_config(),
+                          Route::kMutate);
+  CHECK(r.response["response"]["allowed"] == true);
+  CHECK_FALSE(r.response["response"].contains("patch"));
+  REQUIRE(r.response["response"]["warnings"].size() == 1);
+  CHECK(r.response["response"]["warnings"][0].get<std::string>().find("host-network") !=
+        std::string::npos);
+
+  ReviewResult update = review(make_review("admission.k8s.io/v1", test::make_pod(), "UPDATE"),
+                               default_config(), Route::kMutate);
+  CHECK(update.mutation.decision.has(Reason::kNotCreate));
+  CHECK_FALSE(update.response["response"].contains("patch"));
+}
+
+TEST_CASE("an invalid override denies the pod naming the annotation and value", "[mutator]") {
+  Json pod = test::make_pod();
+  pod["metadata"]["annotations"] = {{"sigv4-injector.io/proxy-port", "99999"}};
+  ReviewResult r = review(make_review("admission.k8s.io/v1", pod), default_config(),
+                          Route::kMutate);
+  const Json& resp = r.response["response"];
+  CHECK(resp["allowed"] == false);
+  CHECK(resp["status"]["code"] == 400);
+  std::string message = resp["status"]["message"];
+  CHECK(message.find("sigv4-injector.io/proxy-port") != std::string::npos);
+  CHECK(message.find("99999") != std::string::npos);
+  CHECK_FALSE(resp.contains("patch"));
+  CHECK(r.mutation.decision.has(Reason::kInvalidOverride));
+}
+
+TEST_CASE("an opted-out pod with a bad override is not denied", "[mutator]") {
+  Json pod = test::make_pod();
+  pod["metadata"]["annotations"] = {{"sigv4-injector.io/proxy-port", "99999"},
+                                    {"sigv4-injector.io/inject", "disabled"}};
+  ReviewResult r = review(make_review("admission.k8s.io/v1", pod), default_config(),
+                          Route::kMutate);
+  CHECK(r.response["response"]["allowed"] == true);
+}
+
+TEST_CASE("an app container on the proxy port gets a warning", "[mutator]") {
+  Json pod = test::make_pod();
+  pod["spec"]["containers"][0]["ports"] = Json::parse(R"([{"containerPort": 8080}])");
+  PodRequest request{"Pod", "CREATE", "app1", &pod, ""};
+  Mutation m = mutate_pod(request, default_config(), Route::kMutate);
+  CHECK(m.decision.inject);
+  REQUIRE(m.warnings.size() == 1);
+  CHECK(m.warnings[0].find("8080") != std::string::npos);
+}
+
+TEST_CASE("malformed reviews are refused with the field named", "[admission]") {
+  CHECK(review_error("{") .find("malformed JSON") != std::string::npos);
+  CHECK(review_error("[]").rfind("body", 0) == 0);
+  CHECK(review_error(R"({"apiVersion":"v1","kind":"AdmissionReview"})").rfind("apiVersion", 0) ==
+        0);
+  CHECK(review_error(R"({"apiVersion":"admission.k8s.io/v1","kind":"Pod"})").rfind("kind", 0) ==
+        0);
+  CHECK(review_error(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})")
+            .rfind("request", 0) == 0);
+  CHECK(review_error(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",
+                         "request":{"kind":{"kind":"Pod"},"operation":"CREATE","object":{}}})")
+            .rfind("request.uid", 0) == 0);
+  CHECK(review_error(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",
+                         "request":{"uid":5}})")
+            .rfind("request.uid", 0) == 0);
+  CHECK(review_error(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",
+                         "request":{"uid":"u","kind":{"kind":"Pod"},"operation":"CREATE",
+                                    "object":[1]}})")
+            .rfind("request.object", 0) == 0);
+  CHECK(review_error(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",
+                         "request":{"uid":"u","kind":{"kind":"Pod"},"operation":"CREATE"}})")
+            .rfind("request.object", 0) == 0);
+  CHECK(review_error(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",
+                         "request":{"uid":"u","kind":"Pod"}})")
+            .rfind("request.kind", 0) == 0);
+}
+
+TEST_CASE("hostile JSON is bounded, not recursed", "[admission]") {
+  std::string deep(200000, '[');
+  CHECK(review_error(deep).find("nested deeper") != std::string::npos);
+  std::string deep_objects;
+  for (int i = 0; i < 100000; ++i) {
+    deep_objects += R"({"a":)";
+  }
+  CHECK(review_error(deep_objects).find("nested deeper") != std::string::npos);
+  JsonLimits small;
+  small.max_string_bytes = 16;
+  CHECK_THROWS_AS(parse_json_limited(R"(["01234567890123456789"])", small), InputError);
+  CHECK_NOTHROW(parse_json_limited(R"(["\"quoted\" ok"])", small));
+  CHECK(review_error("{\"a\":\"\xff\"}").find("malformed JSON") != std::string::npos);
+}

@@ -1,0 +1,132 @@
+#include <catch2/catch.hpp>
+
+#include "core/errors.h"
+#include "core/overrides.h"
+
+using namespace sigv4;
+
+namespace {
+
+Config with(const char* key, const char* value) {
+  return apply_overrides(default_config(), Json{{key, value}});
+}
+
+}  // namespace
+
+TEST_CASE("good override values take effect", "[overrides]") {
+  CHECK(with("sigv4-injector.io/region", "eu-central-1").region == "eu-central-1");
+  CHECK(with("sigv4-injector.io/region", "us-gov-west-1").region == "us-gov-west-1");
+  CHECK(with("sigv4-injector.io/signing-name", "execute-api").signing_name == "execute-api");
+  CHECK(with("sigv4-injector.io/host", "svc.example.com:8443").proxy.host ==
+        "svc.example.com:8443");
+  CHECK(with("sigv4-injector.io/sign-host", "svc-123.vpc-lattice-svcs.us-west-2.on.aws")
+            .proxy.sign_host == "svc-123.vpc-lattice-svcs.us-west-2.on.aws");
+  CHECK(with("sigv4-injector.io/role-arn", "arn:aws:iam::123456789012:role/app/caller")
+            .proxy.role_arn == "arn:aws:iam::123456789012:role/app/caller");
+  CHECK(with("sigv4-injector.io/upstream-scheme", "https").proxy.upstream_scheme == "https");
+  CHECK(with("sigv4-injector.io/proxy-image", "example.com/proxy:1.11").proxy.image ==
+        "example.com/proxy:1.11");
+  CHECK(with("sigv4-injector.io/init-image", "example.com/ipt@sha256:abc").init.image ==
+        "example.com/ipt@sha256:abc");
+  CHECK(with("sigv4-injector.io/proxy-port", "15001").proxy.port == 15001);
+  CHECK(with("sigv4-injector.io/proxy-uid", "1337").proxy.uid == 1337);
+  CHECK(with("sigv4-injector.io/exclude-ports", "22, 443").init.exclude_ports ==
+        std::vector<int>{22, 443});
+  CHECK(with("sigv4-injector.io/include-ports", "80").init.include_ports == std::vector<int>{80});
+  CHECK(with("sigv4-injector.io/sidecar-mode", "native").sidecar_mode == SidecarMode::kNative);
+  CHECK(with("sigv4-injector.io/cpu-request", "50m").proxy.resources.cpu_request == "50m");
+  CHECK(with("sigv4-injector.io/memory-request", "64Mi").proxy.resources.memory_request ==
+        "64Mi");
+  CHECK(with("sigv4-injector.io/cpu-limit", "1").proxy.resources.cpu_limit == "1");
+  CHECK(with("sigv4-injector.io/memory-limit", "1Gi").proxy.resources.memory_limit == "1Gi");
+  Config off = with("sigv4-injector.io/log-level", "off");
+  CHECK_FALSE(off.proxy.verbose);
+  CHECK_FALSE(off.proxy.log_failed_requests);
+  Config info = with("sigv4-injector.io/log-level", "info");
+  CHECK(info.proxy.log_failed_requests);
+  CHECK_FALSE(info.proxy.log_signing_process);
+}
+
+TEST_CASE("cidrs split by family", "[overrides]") {
+  Config c = with("sigv4-injector.io/cidrs", "10.0.0.0/8, fd00::/64");
+  CHECK(c.init.cidrs == std::vector<std::string>{"10.0.0.0/8"});
+  CHECK(c.init.ipv6_cidrs == std::vector<std::string>{"fd00::/64"});
+}
+
+TEST_CASE("bad override values name the annotation and the value", "[overrides]") {
+  struct Bad {
+    const char* key;
+    const char* value;
+  };
+  auto bad = GENERATE(values<Bad>({
+      {"sigv4-injector.io/region", "Mars"},
+      {"sigv4-injector.io/region", ""},
+      {"sigv4-injector.io/signing-name", "a b"},
+      {"sigv4-injector.io/host", "bad host"},
+      {"sigv4-injector.io/host", "h:99999"},
+      {"sigv4-injector.io/role-arn", "arn:aws:iam::12:role/x"},
+      {"sigv4-injector.io/role-arn", "role/x"},
+      {"sigv4-injector.io/upstream-scheme", "ftp"},
+      {"sigv4-injector.io/proxy-image", "has space"},
+      {"sigv4-injector.io/init-image", ""},
+      {"sigv4-injector.io/proxy-port", "0"},
+      {"sigv4-injector.io/proxy-port", "99999"},
+      {"sigv4-injector.io/proxy-port", "80a"},
+      {"sigv4-injector.io/proxy-uid", "0"},
+      {"sigv4-injector.io/proxy-uid", "-5"},
+      {"sigv4-injector.io/cidrs", "169.254.171.0/33"},
+      {"sigv4-injector.io/cidrs", "300.1.1.1/24"},
+      {"sigv4-injector.io/cidrs", ","},
+      {"sigv4-injector.io/exclude-ports", "22,x"},
+      {"sigv4-injector.io/include-ports", "70000"},
+      {"sigv4-injector.io/sidecar-mode", "sidecar"},
+      {"sigv4-injector.io/log-level", "trace"},
+      {"sigv4-injector.io/cpu-request", "lots"},
+      {"sigv4-injector.io/memory-limit", "-1Gi"},
+      {"sigv4-injector.io/memory-request", "0"},
+      {"sigv4-injector.io/cpu-request", "2"},  // above the default 500m limit
+      {"sigv4-injector.io/regoin", "us-west-2"},  // typo: unknown key
+      {"sidecar.aws.signing-proxy/unsigned-payload", "maybe"},
+      {"sidecar.aws.signing-proxy/upstream-url-scheme", "gopher"},
+  }));
+  INFO(bad.key << "=" << bad.value);
+  try {
+    with(bad.key, bad.value);
+    FAIL("accepted");
+  } catch (const OverrideError& e) {
+    CHECK(e.annotation() == bad.key);
+    CHECK(std::string(e.what()).find(std::string("\"") + bad.value + "\"") != std::string::npos);
+  }
+}
+
+TEST_CASE("non-string annotation values are refused", "[overrides]") {
+  CHECK_THROWS_AS(apply_overrides(default_config(), Json{{"sigv4-injector.io/proxy-port", 80}}),
+                  OverrideError);
+}
+
+TEST_CASE("our annotations win over the compat ones", "[overrides]") {
+  Json annotations = {{"sidecar.aws.signing-proxy/region", "eu-west-1"},
+                      {"sidecar.aws.signing-proxy/name", "execute-api"},
+                      {"sidecar.aws.signing-proxy/unsigned-payload", "false"},
+                      {"sigv4-injector.io/region", "ap-south-1"}};
+  Config c = apply_overrides(default_config(), annotations);
+  CHECK(c.region == "ap-south-1");
+  CHECK(c.signing_name == "execute-api");
+  CHECK_FALSE(c.proxy.unsigned_payload);
+}
+
+TEST_CASE("non-override keys of ours and foreign keys are ignored", "[overrides]") {
+  Json annotations = {{"sigv4-injector.io/inject", "enabled"},
+                      {"sigv4-injector.io/status", "injected"},
+                      {"example.com/anything", "x"}};
+  CHECK(apply_overrides(default_config(), annotations).region == "us-west-2");
+  CHECK(apply_overrides(default_config(), Json()).region == "us-west-2");
+}
+
+TEST_CASE("requested sidecar mode falls back on absent or invalid values", "[overrides]") {
+  CHECK(requested_sidecar_mode(Json{{"sigv4-injector.io/sidecar-mode", "native"}},
+                               SidecarMode::kLegacy) == SidecarMode::kNative);
+  CHECK(requested_sidecar_mode(Json{{"sigv4-injector.io/sidecar-mode", "bogus"}},
+                               SidecarMode::kLegacy) == SidecarMode::kLegacy);
+  CHECK(requested_sidecar_mode(Json(), SidecarMode::kNative) == SidecarMode::kNative);
+}

@@ -1,0 +1,163 @@
+#include <catch2/catch.hpp>
+
+#include "core/spec.h"
+#include "test_util.h"
+
+using namespace sigv4;
+
+namespace {
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("the script fails loudly and is re-runnable", "[spec]") {
+  std::string s = iptables_script(default_config());
+  CHECK(s.rfind("set -eu\n", 0) == 0);
+  // Re-run: an existing chain is flushed instead of failing, the jump is added only once.
+  CHECK(contains(s, "-t nat -N EGRESS_PROXY 2>/dev/null || \"$ipt\" -t nat -F EGRESS_PROXY"));
+  CHECK(contains(s, "-t nat -C OUTPUT -p tcp -d \"$cidr\" -j EGRESS_PROXY 2>/dev/null ||"));
+  CHECK(contains(s, "-m owner --uid-owner \"$PROXY_UID\" -j RETURN"));
+  CHECK(contains(s, "-j REDIRECT --to-ports \"$PROXY_PORT\""));
+  CHECK(contains(s, "PROXY_PORT=8080 PROXY_UID=101"));
+  CHECK(contains(s, "capture \"$v4\" 169.254.171.0/24\n"));
+  CHECK(contains(s, "MODE=auto"));
+}
+
+TEST_CASE("the script follows the settings", "[spec]") {
+  Config c = default_config();
+  c.proxy.port = 15001;
+  c.proxy.uid = 1337;
+  c.init.exclude_ports = {22, 443};
+  c.init.include_ports = {80};
+  c.init.cidrs = {"169.254.171.0/24", "10.0.0.0/8"};
+  c.iptables_mode = IptablesMode::kLegacy;
+  std::string s = iptables_script(c);
+  CHECK(contains(s, "PROXY_PORT=15001 PROXY_UID=1337"));
+  CHECK(contains(s, "EXCLUDE_PORTS=\"22 443\" INCLUDE_PORTS=\"80\""));
+  CHECK(contains(s, "capture \"$v4\" 169.254.171.0/24 10.0.0.0/8\n"));
+  CHECK(contains(s, "MODE=legacy"));
+
+  SECTION("IPv6 on applies ip6tables unconditionally") {
+    c.ipv6 = Ipv6Mode::kOn;
+    std::string on = iptables_script(c);
+    CHECK(contains(on, "v6=$(backend ip6tables)\ncapture \"$v6\" fd00:ec2:80::/64"));
+  }
+  SECTION("IPv6 auto applies it only where the pod has IPv6") {
+    c.ipv6 = Ipv6Mode::kAuto;
+    CHECK(contains(iptables_script(c), "if [ -e /proc/net/if_inet6 ]"));
+  }
+  SECTION("IPv6 off leaves ip6tables alone") {
+    c.ipv6 = Ipv6Mode::kOff;
+    CHECK_FALSE(contains(iptables_script(c), "capture \"$v6\""));
+  }
+  SECTION("no IPv4 CIDRs, no iptables call") {
+    c.init.cidrs.clear();
+    CHECK_FALSE(contains(iptables_script(c), "capture \"$v4\""));
+  }
+}
+
+TEST_CASE("the init container has the capabilities and nothing more", "[spec]") {
+  Json init = init_container(default_config());
+  CHECK(init["name"] == "iptables-init");
+  CHECK(init["command"][0] == "/bin/sh");
+  CHECK(init["command"][1] == "-c");
+  CHECK(init["securityContext"]["capabilities"]["add"] == Json::array({"NET_ADMIN", "NET_RAW"}));
+  CHECK(init["securityContext"]["capabilities"]["drop"] == Json::array({"ALL"}));
+  CHECK(init["securityContext"]["runAsUser"] == 0);
+  CHECK(init["securityContext"]["runAsNonRoot"] == false);
+  CHECK(init["resources"]["limits"]["memory"] == "64Mi");
+  CHECK(init["resources"]["requests"]["cpu"] == "10m");
+}
+
+TEST_CASE("the proxy container is hardened and carries the workshop args", "[spec]") {
+  Json pod = test::make_pod();
+  Json proxy = proxy_container(default_config(), pod);
+  CHECK(proxy["name"] == "sigv4proxy");
+  CHECK(proxy["args"] == Json::array({"--name", "vpc-lattice-svcs", "--region", "us-west-2",
+                                      "--upstream-url-scheme", "http", "--unsigned-payload",
+                                      "--log-failed-requests", "-v", "--log-signing-process",
+                                      "--port", ":8080"}));
+  CHECK(proxy["ports"][0] == Json{{"name", "proxy"}, {"containerPort", 8080}, {"protocol", "TCP"}});
+  CHECK(proxy["env"][0] == Json{{"name", "AWS_REGION"}, {"value", "us-west-2"}});
+  const Json& sc = proxy["securityContext"];
+  CHECK(sc["runAsUser"] == 101);
+  CHECK(sc["runAsNonRoot"] == true);
+  CHECK(sc["allowPrivilegeEscalation"] == false);
+  CHECK(sc["readOnlyRootFilesystem"] == true);
+  CHECK(sc["capabilities"]["drop"] == Json::array({"ALL"}));
+  CHECK(proxy["resources"]["requests"].contains("cpu"));
+  CHECK(proxy["resources"]["limits"].contains("memory"));
+  CHECK_FALSE(proxy.contains("restartPolicy"));
+  CHECK_FALSE(proxy.contains("volumeMounts"));
+}
+
+TEST_CASE("optional proxy flags follow the settings", "[spec]") {
+  Config c = default_config();
+  c.proxy.role_arn = "arn:aws:iam::123456789012:role/r";
+  c.proxy.host = "h.example.com";
+  c.proxy.sign_host = "s.example.com";
+  c.proxy.extra_args = {"--strip", "X-Debug"};
+  c.proxy.unsigned_payload = false;
+  c.proxy.verbose = false;
+  c.proxy.log_signing_process = false;
+  Json args = proxy_args(c);
+  std::string all = args.dump();
+  CHECK(contains(all, R"("--role-arn","arn:aws:iam::123456789012:role/r")"));
+  CHECK(contains(all, R"("--host","h.example.com")"));
+  CHECK(contains(all, R"("--sign-host","s.example.com")"));
+  CHECK(contains(all, R"("--strip","X-Debug"])"));
+  CHECK_FALSE(contains(all, "--unsigned-payload"));
+  CHECK_FALSE(contains(all, "\"-v\""));
+  CHECK_FALSE(contains(all, "--log-signing-process"));
+}
+
+TEST_CASE("native mode adds restartPolicy Always and a tcpSocket startup probe", "[spec]") {
+  Config c = default_config();
+  c.sidecar_mode = SidecarMode::kNative;
+  c.proxy.port = 15001;
+  Json proxy = proxy_container(c, test::make_pod());
+  CHECK(proxy["restartPolicy"] == "Always");
+  CHECK(proxy["startupProbe"]["tcpSocket"]["port"] == 15001);
+}
+
+TEST_CASE("credential env and token mounts are copied from the app container", "[spec]") {
+  Json pod = test::make_pod();
+  pod["spec"]["containers"].push_back(Json::parse(R"({
+    "name": "worker", "image": "w",
+    "env": [
+      {"name": "OTHER", "value": "x"},
+      {"name": "AWS_STS_REGIONAL_ENDPOINTS", "value": "regional"},
+      {"name": "AWS_ROLE_ARN", "value": "arn:aws:iam::123456789012:role/r"},
+      {"name": "AWS_WEB_IDENTITY_TOKEN_FILE",
+       "value": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"}],
+    "volumeMounts": [
+      {"name": "data", "mountPath": "/data"},
+      {"name": "aws-iam-token", "mountPath": "/var/run/secrets/eks.amazonaws.com/serviceaccount",
+       "readOnly": true}]})"));
+  Json proxy = proxy_container(default_config(), pod);
+  REQUIRE(proxy["env"].size() == 4);
+  CHECK(proxy["env"][1]["name"] == "AWS_STS_REGIONAL_ENDPOINTS");
+  CHECK(proxy["env"][2]["name"] == "AWS_ROLE_ARN");
+  CHECK(proxy["env"][3]["name"] == "AWS_WEB_IDENTITY_TOKEN_FILE");
+  REQUIRE(proxy["volumeMounts"].size() == 1);
+  CHECK(proxy["volumeMounts"][0]["name"] == "aws-iam-token");
+}
+
+TEST_CASE("Pod Identity env is copied too", "[spec]") {
+  Json pod = test::make_pod();
+  pod["spec"]["containers"][0]["env"] = Json::parse(R"([
+    {"name": "AWS_CONTAINER_CREDENTIALS_FULL_URI", "value": "http://169.254.170.23/v1/credentials"},
+    {"name": "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+     "value": "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token"}])");
+  pod["spec"]["containers"][0]["volumeMounts"] = Json::parse(R"([
+    {"name": "eks-pod-identity-token",
+     "mountPath": "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount", "readOnly": true},
+    {"name": "near-miss", "mountPath": "/var/run/secrets/pods.eks.amazonaws.com/service"}])");
+  Json sources = credential_sources(pod);
+  CHECK(sources["env"].size() == 2);
+  REQUIRE(sources["volumeMounts"].size() == 1);
+  CHECK(sources["volumeMounts"][0]["name"] == "eks-pod-identity-token");
+}

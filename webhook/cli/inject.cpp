@@ -1,0 +1,183 @@
+// The offline doors onto the mutator: `inject` (manifests in, manifests out) and `patch`
+// (a Pod or an AdmissionReview in, the JSONPatch or the review response out).
+#include <iostream>
+
+#include "args.h"
+#include "commands.h"
+#include "core/errors.h"
+#include "core/inject.h"
+#include "core/manifests.h"
+#include "core/mutator.h"
+#include "core/pod.h"
+
+namespace sigv4::cli {
+namespace {
+
+constexpr const char* kInjectUsage = R"(Usage: sigv4-injector inject -f FILE|- [flags]
+
+Injects the iptables init container and the SigV4 proxy sidecar into every Pod and pod template
+(Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob) of a YAML or
+JSON manifest (multi-document, kind: List). Other objects pass through unchanged. Decisions go to
+standard error; the result to standard output. Same rules as the webhook's /mutate.
+
+Flags:
+  -f, --filename FILE     manifest to read, - for standard input (required)
+      --config FILE       injector config file (YAML), as given to 'serve'
+  -o, --output yaml|json  output format (default: the input's)
+      --sidecar-mode M    legacy|native (overrides the config)
+      --region R          AWS region to sign for (overrides the config)
+  -h, --help              this help
+
+Exit status: 0 done, 1 bad input (file, document index and field named), 2 bad usage.
+)";
+
+constexpr const char* kPatchUsage = R"(Usage: sigv4-injector patch -f FILE|- [flags]
+
+For an AdmissionReview, prints the AdmissionReview response the webhook would send. For a Pod,
+prints the RFC 6902 JSONPatch array ([] when nothing would change).
+
+Flags:
+  -f, --filename FILE     Pod or AdmissionReview (JSON or YAML), - for standard input (required)
+      --config FILE       injector config file (YAML), as given to 'serve'
+      --path P            /mutate (default) or /mutate/annotated
+      --sidecar-mode M    legacy|native (overrides the config)
+      --region R          AWS region to sign for (overrides the config)
+  -h, --help              this help
+
+Exit status: 0 done, 1 bad input or a denied Pod, 2 bad usage.
+)";
+
+const std::map<std::string, std::string> kAliases = {
+    {"-f", "--filename"}, {"-o", "--output"}, {"-h", "--help"}};
+
+// Built-in defaults < --config file < flags.
+Config config_from(const Args& args) {
+  Config config = default_config();
+  if (auto file = args.get("config")) {
+    try {
+      config = load_config(read_input(*file));
+    } catch (const InputError& e) {
+      throw InputError(*file + ": " + e.where(), e.detail());
+    }
+  }
+  if (auto region = args.get("region")) {
+    config.region = *region;
+  }
+  if (auto mode = args.get("sidecar-mode")) {
+    if (*mode != "legacy" && *mode != "native") {
+      throw UsageError("--sidecar-mode: expected legacy|native, got \"" + *mode + "\"");
+    }
+    config.sidecar_mode = *mode == "native" ? SidecarMode::kNative : SidecarMode::kLegacy;
+  }
+  try {
+    validate_config(config);
+  } catch (const InputError& e) {
+    throw UsageError(std::string("invalid setting ") + e.what());
+  }
+  return config;
+}
+
+// Runs `body` with the door's error mapping: usage -> 2, bad input -> 1.
+template <typename Body>
+int guarded(const char* command, const char* usage, Body body) {
+  try {
+    return body();
+  } catch (const UsageError& e) {
+    std::cerr << "sigv4-injector " << command << ": " << e.what() << "\n\n" << usage;
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "sigv4-injector " << command << ": " << e.what() << "\n";
+    return kExitBadInput;
+  }
+}
+
+}  // namespace
+
+int run_inject(const std::vector<std::string>& raw) {
+  return guarded("inject", kInjectUsage, [&] {
+    Args args(raw, {"filename", "config", "output", "sidecar-mode", "region"}, {"help"},
+              kAliases);
+    if (args.has("help")) {
+      std::cout << kInjectUsage;
+      return kExitOk;
+    }
+    auto file = args.get("filename");
+    if (!file) {
+      throw UsageError("-f FILE is required");
+    }
+    auto output = args.get("output");
+    if (output && *output != "yaml" && *output != "json") {
+      throw UsageError("-o: expected yaml|json, got \"" + *output + "\"");
+    }
+    Config config = config_from(args);
+    std::string source = *file == "-" ? "<stdin>" : *file;
+    std::string text = read_input(*file);
+    std::vector<Json> docs = read_documents(text, source);
+    for (const auto& report : inject_documents(docs, config, source)) {
+      const Decision& d = report.mutation.decision;
+      std::cerr << report.where << ": "
+                << (d.inject ? "injected" : "skipped (" + d.reasons_string() + ")") << "\n";
+      for (const auto& warning : report.mutation.warnings) {
+        std::cerr << "  warning: " << warning << "\n";
+      }
+    }
+    Format format = output ? (*output == "json" ? Format::kJson : Format::kYaml)
+                           : detect_format(text);
+    std::cout << write_documents(docs, format);
+    return kExitOk;
+  });
+}
+
+int run_patch(const std::vector<std::string>& raw) {
+  return guarded("patch", kPatchUsage, [&] {
+    Args args(raw, {"filename", "config", "path", "sidecar-mode", "region"}, {"help"}, kAliases);
+    if (args.has("help")) {
+      std::cout << kPatchUsage;
+      return kExitOk;
+    }
+    auto file = args.get("filename");
+    if (!file) {
+      throw UsageError("-f FILE is required");
+    }
+    std::string path = args.get("path").value_or("/mutate");
+    if (path != "/mutate" && path != "/mutate/annotated") {
+      throw UsageError("--path: expected /mutate or /mutate/annotated, got \"" + path + "\"");
+    }
+    Route route = path == "/mutate" ? Route::kMutate : Route::kMutateAnnotated;
+    Config config = config_from(args);
+    std::string source = *file == "-" ? "<stdin>" : *file;
+    std::vector<Json> docs = read_documents(read_input(*file), source);
+    if (docs.size() != 1) {
+      throw InputError(source, "expected one document, found " + std::to_string(docs.size()));
+    }
+    std::string_view kind = string_field(docs[0], "kind");
+    if (kind == "AdmissionReview") {
+      ReviewResult result;
+      try {
+        result = review(docs[0], config, route);
+      } catch (const InputError& e) {
+        throw InputError(source + ": document 0: " + e.where(), e.detail());
+      }
+      std::cout << result.response.dump(2) << "\n";
+      return kExitOk;
+    }
+    if (kind != "Pod") {
+      throw InputError(source + ": document 0: kind",
+                       "expected Pod or AdmissionReview, got \"" + std::string(kind) + "\"");
+    }
+    PodRequest request;
+    request.namespace_name = string_field(field(docs[0], "metadata"), "namespace");
+    request.pod = &docs[0];
+    Mutation m = mutate_pod(request, config, route);
+    if (m.denial) {
+      throw InputError(source + ": document 0: metadata.annotations", *m.denial);
+    }
+    for (const auto& warning : m.warnings) {
+      std::cerr << "warning: " << warning << "\n";
+    }
+    std::cout << m.patch.dump(2) << "\n";
+    return kExitOk;
+  });
+}
+
+}  // namespace sigv4::cli

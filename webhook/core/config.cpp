@@ -1,0 +1,322 @@
+#include "config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <map>
+#include <set>
+
+#include "errors.h"
+#include "validate.h"
+
+namespace sigv4 {
+namespace {
+
+// Reads one YAML mapping, dispatching each key to a handler; unknown keys are errors.
+using KeyHandlers = std::map<std::string, std::function<void(const YAML::Node&, const std::string&)>>;
+
+std::string join_path(const std::string& prefix, const std::string& key) {
+  return prefix.empty() ? key : prefix + "." + key;
+}
+
+void read_map(const YAML::Node& node, const std::string& prefix, const KeyHandlers& handlers) {
+  if (!node || node.IsNull()) {
+    return;
+  }
+  if (!node.IsMap()) {
+    throw InputError(prefix.empty() ? "config" : prefix, "expected a mapping");
+  }
+  for (const auto& item : node) {
+    auto key = item.first.as<std::string>();
+    auto handler = handlers.find(key);
+    if (handler == handlers.end()) {
+      std::string known;
+      for (const auto& [name, unused] : handlers) {
+        known += known.empty() ? name : ", " + name;
+      }
+      throw InputError(join_path(prefix, key), "unknown key (known keys: " + known + ")");
+    }
+    handler->second(item.second, join_path(prefix, key));
+  }
+}
+
+std::string scalar(const YAML::Node& node, const std::string& path) {
+  if (!node.IsScalar()) {
+    throw InputError(path, "expected a string");
+  }
+  return node.Scalar();
+}
+
+bool boolean(const YAML::Node& node, const std::string& path) {
+  std::string text = scalar(node, path);
+  if (text == "true" || text == "True" || text == "TRUE") {
+    return true;
+  }
+  if (text == "false" || text == "False" || text == "FALSE") {
+    return false;
+  }
+  throw InputError(path, "expected true or false, got \"" + text + "\"");
+}
+
+int port(const YAML::Node& node, const std::string& path) {
+  std::string text = scalar(node, path);
+  auto value = parse_port(text);
+  if (!value) {
+    throw InputError(path, "expected a port 1-65535, got \"" + text + "\"");
+  }
+  return *value;
+}
+
+std::vector<std::string> strings(const YAML::Node& node, const std::string& path) {
+  std::vector<std::string> out;
+  if (node.IsNull()) {
+    return out;
+  }
+  if (!node.IsSequence()) {
+    throw InputError(path, "expected a list");
+  }
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    out.push_back(scalar(node[i], path + "[" + std::to_string(i) + "]"));
+  }
+  return out;
+}
+
+std::vector<int> ports(const YAML::Node& node, const std::string& path) {
+  std::vector<int> out;
+  if (node.IsNull()) {
+    return out;
+  }
+  if (!node.IsSequence()) {
+    throw InputError(path, "expected a list of ports");
+  }
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    out.push_back(port(node[i], path + "[" + std::to_string(i) + "]"));
+  }
+  return out;
+}
+
+void read_resources(const YAML::Node& node, const std::string& path, Resources& out) {
+  auto pair = [](std::string& cpu, std::string& memory) -> KeyHandlers {
+    return {{"cpu", [&cpu](const YAML::Node& n, const std::string& p) { cpu = scalar(n, p); }},
+            {"memory",
+             [&memory](const YAML::Node& n, const std::string& p) { memory = scalar(n, p); }}};
+  };
+  read_map(node, path,
+           {{"requests",
+             [&](const YAML::Node& n, const std::string& p) {
+               read_map(n, p, pair(out.cpu_request, out.memory_request));
+             }},
+            {"limits", [&](const YAML::Node& n, const std::string& p) {
+               read_map(n, p, pair(out.cpu_limit, out.memory_limit));
+             }}});
+}
+
+template <typename Enum>
+Enum choice(const YAML::Node& node, const std::string& path,
+            const std::vector<std::pair<std::string, Enum>>& options) {
+  std::string text = scalar(node, path);
+  std::string names;
+  for (const auto& [name, value] : options) {
+    if (text == name) {
+      return value;
+    }
+    names += names.empty() ? name : "|" + name;
+  }
+  throw InputError(path, "expected " + names + ", got \"" + text + "\"");
+}
+
+void read_proxy(const YAML::Node& node, const std::string& path, ProxyConfig& p) {
+  read_map(
+      node, path,
+      {{"image", [&](const YAML::Node& n, const std::string& k) { p.image = scalar(n, k); }},
+       {"port", [&](const YAML::Node& n, const std::string& k) { p.port = port(n, k); }},
+       {"uid",
+        [&](const YAML::Node& n, const std::string& k) {
+          auto text = scalar(n, k);
+          auto uid = parse_uid(text);
+          if (!uid) {
+            throw InputError(k, "expected a non-root UID 1-2147483647, got \"" + text + "\"");
+          }
+          p.uid = *uid;
+        }},
+       {"upstreamScheme",
+        [&](const YAML::Node& n, const std::string& k) { p.upstream_scheme = scalar(n, k); }},
+       {"unsignedPayload",
+        [&](const YAML::Node& n, const std::string& k) { p.unsigned_payload = boolean(n, k); }},
+       {"logFailedRequests",
+        [&](const YAML::Node& n, const std::string& k) { p.log_failed_requests = boolean(n, k); }},
+       {"logSigningProcess",
+        [&](const YAML::Node& n, const std::string& k) { p.log_signing_process = boolean(n, k); }},
+       {"verbose", [&](const YAML::Node& n, const std::string& k) { p.verbose = boolean(n, k); }},
+       {"extraArgs",
+        [&](const YAML::Node& n, const std::string& k) { p.extra_args = strings(n, k); }},
+       {"roleArn", [&](const YAML::Node& n, const std::string& k) { p.role_arn = scalar(n, k); }},
+       {"host", [&](const YAML::Node& n, const std::string& k) { p.host = scalar(n, k); }},
+       {"signHost",
+        [&](const YAML::Node& n, const std::string& k) { p.sign_host = scalar(n, k); }},
+       {"resources",
+        [&](const YAML::Node& n, const std::string& k) { read_resources(n, k, p.resources); }}});
+}
+
+void read_init(const YAML::Node& node, const std::string& path, InitConfig& i) {
+  read_map(node, path,
+           {{"image", [&](const YAML::Node& n, const std::string& k) { i.image = scalar(n, k); }},
+            {"cidrs", [&](const YAML::Node& n, const std::string& k) { i.cidrs = strings(n, k); }},
+            {"ipv6Cidrs",
+             [&](const YAML::Node& n, const std::string& k) { i.ipv6_cidrs = strings(n, k); }},
+            {"excludePorts",
+             [&](const YAML::Node& n, const std::string& k) { i.exclude_ports = ports(n, k); }},
+            {"includePorts",
+             [&](const YAML::Node& n, const std::string& k) { i.include_ports = ports(n, k); }},
+            {"resources", [&](const YAML::Node& n, const std::string& k) {
+               read_resources(n, k, i.resources);
+             }}});
+}
+
+void read_config(const YAML::Node& root, Config& c) {
+  read_map(
+      root, "",
+      {{"region", [&](const YAML::Node& n, const std::string& k) { c.region = scalar(n, k); }},
+       {"signingName",
+        [&](const YAML::Node& n, const std::string& k) { c.signing_name = scalar(n, k); }},
+       {"sidecarMode",
+        [&](const YAML::Node& n, const std::string& k) {
+          c.sidecar_mode = choice<SidecarMode>(
+              n, k, {{"legacy", SidecarMode::kLegacy}, {"native", SidecarMode::kNative}});
+        }},
+       {"ipv6",
+        [&](const YAML::Node& n, const std::string& k) {
+          c.ipv6 = choice<Ipv6Mode>(
+              n, k, {{"auto", Ipv6Mode::kAuto}, {"on", Ipv6Mode::kOn}, {"off", Ipv6Mode::kOff}});
+        }},
+       {"iptablesMode",
+        [&](const YAML::Node& n, const std::string& k) {
+          c.iptables_mode = choice<IptablesMode>(n, k,
+                                                 {{"auto", IptablesMode::kAuto},
+                                                  {"legacy", IptablesMode::kLegacy},
+                                                  {"nft", IptablesMode::kNft}});
+        }},
+       {"excludeNamespaces",
+        [&](const YAML::Node& n, const std::string& k) { c.exclude_namespaces = strings(n, k); }},
+       {"proxy", [&](const YAML::Node& n, const std::string& k) { read_proxy(n, k, c.proxy); }},
+       {"init", [&](const YAML::Node& n, const std::string& k) { read_init(n, k, c.init); }}});
+}
+
+void require(const std::string& why, const std::string& key) {
+  if (!why.empty()) {
+    throw InputError(key, why);
+  }
+}
+
+void validate_resources(const Resources& r, const std::string& key) {
+  const std::pair<const std::string*, const char*> fields[] = {
+      {&r.cpu_request, "requests.cpu"},
+      {&r.memory_request, "requests.memory"},
+      {&r.cpu_limit, "limits.cpu"},
+      {&r.memory_limit, "limits.memory"}};
+  for (const auto& [value, name] : fields) {
+    if (!value->empty() && !parse_quantity(*value)) {
+      throw InputError(key + "." + name, "not a Kubernetes quantity: \"" + *value + "\"");
+    }
+  }
+  require(check_request_within_limit(r.cpu_request, r.cpu_limit), key + ".requests.cpu");
+  require(check_request_within_limit(r.memory_request, r.memory_limit), key + ".requests.memory");
+}
+
+}  // namespace
+
+Config default_config() {
+  Config c;
+  c.region = "us-west-2";
+  c.signing_name = "vpc-lattice-svcs";
+  c.proxy.image = "public.ecr.aws/aws-observability/aws-sigv4-proxy:latest";
+  c.proxy.upstream_scheme = "http";
+  c.proxy.resources = {"25m", "32Mi", "500m", "256Mi"};
+  c.init.image = "public.ecr.aws/d2c6w7a3/iptables";
+  c.init.cidrs = {"169.254.171.0/24"};
+  c.init.ipv6_cidrs = {"fd00:ec2:80::/64"};
+  c.init.resources = {"10m", "16Mi", "100m", "64Mi"};
+  return c;
+}
+
+Config load_config(std::string_view yaml_text) {
+  Config config = default_config();
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    throw InputError("config", "not valid YAML: line " + std::to_string(e.mark.line + 1) + ": " +
+                                   e.msg);
+  }
+  try {
+    read_config(root, config);
+  } catch (const YAML::Exception& e) {
+    throw InputError("config", e.msg);
+  }
+  validate_config(config);
+  return config;
+}
+
+void validate_config(const Config& c) {
+  require(check_region(c.region), "region");
+  require(check_token(c.signing_name), "signingName");
+  for (std::size_t i = 0; i < c.exclude_namespaces.size(); ++i) {
+    require(check_token(c.exclude_namespaces[i]), "excludeNamespaces[" + std::to_string(i) + "]");
+  }
+  require(check_image(c.proxy.image), "proxy.image");
+  if (c.proxy.upstream_scheme != "http" && c.proxy.upstream_scheme != "https") {
+    throw InputError("proxy.upstreamScheme",
+                     "expected http|https, got \"" + c.proxy.upstream_scheme + "\"");
+  }
+  if (!c.proxy.role_arn.empty()) {
+    require(check_role_arn(c.proxy.role_arn), "proxy.roleArn");
+  }
+  if (!c.proxy.host.empty()) {
+    require(check_host(c.proxy.host), "proxy.host");
+  }
+  if (!c.proxy.sign_host.empty()) {
+    require(check_host(c.proxy.sign_host), "proxy.signHost");
+  }
+  validate_resources(c.proxy.resources, "proxy.resources");
+  require(check_image(c.init.image), "init.image");
+  if (c.init.cidrs.empty() && c.init.ipv6_cidrs.empty()) {
+    throw InputError("init.cidrs", "at least one CIDR is needed to capture any traffic");
+  }
+  for (std::size_t i = 0; i < c.init.cidrs.size(); ++i) {
+    require(check_ipv4_cidr(c.init.cidrs[i]), "init.cidrs[" + std::to_string(i) + "]");
+  }
+  for (std::size_t i = 0; i < c.init.ipv6_cidrs.size(); ++i) {
+    require(check_ipv6_cidr(c.init.ipv6_cidrs[i]), "init.ipv6Cidrs[" + std::to_string(i) + "]");
+  }
+  validate_resources(c.init.resources, "init.resources");
+}
+
+std::string_view to_string(SidecarMode mode) {
+  return mode == SidecarMode::kNative ? "native" : "legacy";
+}
+
+std::string_view to_string(Ipv6Mode mode) {
+  switch (mode) {
+    case Ipv6Mode::kOn:
+      return "on";
+    case Ipv6Mode::kOff:
+      return "off";
+    case Ipv6Mode::kAuto:
+      break;
+  }
+  return "auto";
+}
+
+std::string_view to_string(IptablesMode mode) {
+  switch (mode) {
+    case IptablesMode::kLegacy:
+      return "legacy";
+    case IptablesMode::kNft:
+      return "nft";
+    case IptablesMode::kAuto:
+      break;
+  }
+  return "auto";
+}
+
+}  // namespace sigv4

@@ -1,0 +1,108 @@
+#include "mutator.h"
+
+#include "errors.h"
+#include "overrides.h"
+#include "patch.h"
+#include "pod.h"
+#include "spec.h"
+
+namespace sigv4 {
+namespace {
+
+std::string warning_for(Reason reason) {
+  switch (reason) {
+    case Reason::kHostNetwork:
+      return "sigv4-injector: not injected (host-network): iptables rules in a hostNetwork pod "
+             "would rewrite the node's own network; calls to VPC Lattice from this pod are not "
+             "signed";
+    case Reason::kJobLegacyMode:
+      return "sigv4-injector: not injected (job-legacy-mode): a legacy sidecar never exits, so "
+             "the Job would never complete; use sigv4-injector.io/sidecar-mode: native "
+             "(Kubernetes >= 1.29) or opt in explicitly with sigv4-injector.io/inject: enabled";
+    default:
+      return "sigv4-injector: not injected (" + std::string(to_string(reason)) + ")";
+  }
+}
+
+// Warns when an app container already declares the proxy port: both cannot listen on it.
+void port_conflict_warnings(const Json& pod, const Config& settings, Mutation& m) {
+  const Json& list = containers(pod);
+  if (!list.is_array()) {
+    return;
+  }
+  for (const auto& c : list) {
+    const Json& ports = field(c, "ports");
+    if (!ports.is_array()) {
+      continue;
+    }
+    for (const auto& p : ports) {
+      const Json& port = field(p, "containerPort");
+      if (port.is_number_integer() && port.get<int64_t>() == settings.proxy.port) {
+        m.warnings.push_back("sigv4-injector: container \"" +
+                             std::string(string_field(c, "name")) + "\" declares port " +
+                             std::to_string(settings.proxy.port) +
+                             ", the signing proxy's port; set sigv4-injector.io/proxy-port");
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::string_view injector_version() { return SIGV4_VERSION; }
+
+Mutation mutate_pod(const PodRequest& request, const Config& config, Route route) {
+  Mutation m;
+  m.decision = decide(request, config, route);
+  if (!m.decision.inject) {
+    for (Reason r : m.decision.reasons) {
+      if (is_warning(r)) {
+        m.warnings.push_back(warning_for(r));
+      }
+    }
+    if (m.decision.reasons.size() == 1 && m.decision.has(Reason::kAlreadyInjected)) {
+      m.patch = credential_sync_patch(*request.pod);
+    }
+    return m;
+  }
+  const Json& pod = *request.pod;
+  Config settings;
+  try {
+    settings = apply_overrides(config, field(field(pod, "metadata"), "annotations"));
+  } catch (const OverrideError& e) {
+    m.decision.inject = false;
+    m.decision.reasons = {Reason::kInvalidOverride};
+    m.denial = "sigv4-injector: annotation " + e.annotation() + ": " + e.detail();
+    return m;
+  }
+  m.patch = injection_patch(pod, settings, injector_version());
+  port_conflict_warnings(pod, settings, m);
+  return m;
+}
+
+ReviewResult review(const Json& admission_review, const Config& config, Route route) {
+  ReviewResult result;
+  result.request = parse_admission_review(admission_review);
+  const AdmissionRequest& req = result.request;
+  PodRequest pod_request{req.kind, req.operation, req.namespace_name, req.object, {}};
+  result.mutation = mutate_pod(pod_request, config, route);
+  AdmissionAnswer answer;
+  answer.allowed = !result.mutation.denial.has_value();
+  answer.patch = result.mutation.patch;
+  answer.warnings = result.mutation.warnings;
+  if (result.mutation.denial) {
+    answer.code = 400;
+    answer.message = *result.mutation.denial;
+  }
+  result.response = admission_response(req, answer);
+  result.request.object = nullptr;
+  return result;
+}
+
+ReviewResult review_text(std::string_view body, const Config& config, Route route,
+                         const JsonLimits& limits) {
+  Json parsed = parse_json_limited(body, limits);
+  return review(parsed, config, route);
+}
+
+}  // namespace sigv4

@@ -1,0 +1,271 @@
+#include "overrides.h"
+
+#include <array>
+#include <functional>
+#include <string>
+
+#include "errors.h"
+#include "validate.h"
+
+namespace sigv4 {
+namespace {
+
+using Setter = void (*)(Config&, const std::string& key, const std::string& value);
+
+[[noreturn]] void bad(const std::string& key, const std::string& value, const std::string& why) {
+  throw OverrideError(key, value, why);
+}
+
+void require(const std::string& why, const std::string& key, const std::string& value) {
+  if (!why.empty()) {
+    bad(key, value, why);
+  }
+}
+
+void set_quantity(std::string& field, const std::string& key, const std::string& value) {
+  auto q = parse_quantity(value);
+  if (!q || *q <= 0) {
+    bad(key, value, "expected a positive Kubernetes quantity such as 100m or 64Mi");
+  }
+  field = value;
+}
+
+void set_cidrs(Config& c, const std::string& key, const std::string& value) {
+  std::vector<std::string> v4;
+  std::vector<std::string> v6;
+  for (auto& cidr : split_list(value)) {
+    bool six = looks_like_ipv6(cidr);
+    require(six ? check_ipv6_cidr(cidr) : check_ipv4_cidr(cidr), key, value);
+    (six ? v6 : v4).push_back(std::move(cidr));
+  }
+  if (v4.empty() && v6.empty()) {
+    bad(key, value, "expected a comma-separated list of CIDRs");
+  }
+  c.init.cidrs = std::move(v4);
+  c.init.ipv6_cidrs = std::move(v6);
+}
+
+std::vector<int> port_list(const std::string& key, const std::string& value) {
+  std::vector<int> out;
+  for (const auto& item : split_list(value)) {
+    auto p = parse_port(item);
+    if (!p) {
+      bad(key, value, "expected a comma-separated list of ports 1-65535");
+    }
+    out.push_back(*p);
+  }
+  return out;
+}
+
+void set_log_level(Config& c, const std::string& key, const std::string& value) {
+  if (value == "off") {
+    c.proxy.log_failed_requests = c.proxy.log_signing_process = c.proxy.verbose = false;
+  } else if (value == "info") {
+    c.proxy.log_failed_requests = true;
+    c.proxy.log_signing_process = c.proxy.verbose = false;
+  } else if (value == "debug") {
+    c.proxy.log_failed_requests = c.proxy.log_signing_process = c.proxy.verbose = true;
+  } else {
+    bad(key, value, "expected off|info|debug");
+  }
+}
+
+void set_scheme(Config& c, const std::string& key, const std::string& value) {
+  if (value != "http" && value != "https") {
+    bad(key, value, "expected http|https");
+  }
+  c.proxy.upstream_scheme = value;
+}
+
+struct Override {
+  std::string_view name;
+  Setter set;
+};
+
+// The 19 per-pod overrides, `sigv4-injector.io/<name>`.
+const std::array<Override, 19> kOverrides = {{
+    {"region",
+     [](Config& c, const std::string& k, const std::string& v) {
+       require(check_region(v), k, v);
+       c.region = v;
+     }},
+    {"signing-name",
+     [](Config& c, const std::string& k, const std::string& v) {
+       require(check_token(v), k, v);
+       c.signing_name = v;
+     }},
+    {"host",
+     [](Config& c, const std::string& k, const std::string& v) {
+       require(check_host(v), k, v);
+       c.proxy.host = v;
+     }},
+    {"sign-host",
+     [](Config& c, const std::string& k, const std::string& v) {
+       require(check_host(v), k, v);
+       c.proxy.sign_host = v;
+     }},
+    {"role-arn",
+     [](Config& c, const std::string& k, const std::string& v) {
+       require(check_role_arn(v), k, v);
+       c.proxy.role_arn = v;
+     }},
+    {"upstream-scheme", set_scheme},
+    {"proxy-image",
+     [](Config& c, const std::string& k, const std::string& v) {
+       require(check_image(v), k, v);
+       c.proxy.image = v;
+     }},
+    {"init-image",
+     [](Config& c, const std::string& k, const std::string& v) {
+       require(check_image(v), k, v);
+       c.init.image = v;
+     }},
+    {"proxy-port",
+     [](Config& c, const std::string& k, const std::string& v) {
+       auto p = parse_port(v);
+       if (!p) {
+         bad(k, v, "expected a port 1-65535");
+       }
+       c.proxy.port = *p;
+     }},
+    {"proxy-uid",
+     [](Config& c, const std::string& k, const std::string& v) {
+       auto uid = parse_uid(v);
+       if (!uid) {
+         bad(k, v, "expected a non-root UID 1-2147483647");
+       }
+       c.proxy.uid = *uid;
+     }},
+    {"cidrs", set_cidrs},
+    {"exclude-ports",
+     [](Config& c, const std::string& k, const std::string& v) {
+       c.init.exclude_ports = port_list(k, v);
+     }},
+    {"include-ports",
+     [](Config& c, const std::string& k, const std::string& v) {
+       c.init.include_ports = port_list(k, v);
+     }},
+    {"sidecar-mode",
+     [](Config& c, const std::string& k, const std::string& v) {
+       if (v != "legacy" && v != "native") {
+         bad(k, v, "expected legacy|native");
+       }
+       c.sidecar_mode = v == "native" ? SidecarMode::kNative : SidecarMode::kLegacy;
+     }},
+    {"log-level", set_log_level},
+    {"cpu-request",
+     [](Config& c, const std::string& k, const std::string& v) {
+       set_quantity(c.proxy.resources.cpu_request, k, v);
+     }},
+    {"memory-request",
+     [](Config& c, const std::string& k, const std::string& v) {
+       set_quantity(c.proxy.resources.memory_request, k, v);
+     }},
+    {"cpu-limit",
+     [](Config& c, const std::string& k, const std::string& v) {
+       set_quantity(c.proxy.resources.cpu_limit, k, v);
+     }},
+    {"memory-limit",
+     [](Config& c, const std::string& k, const std::string& v) {
+       set_quantity(c.proxy.resources.memory_limit, k, v);
+     }},
+}};
+
+// Keys under our prefix that are not overrides but are ours all the same.
+constexpr std::array<std::string_view, 3> kOtherKeys = {"inject", "status", "version"};
+
+// The aws-sigv4-proxy-admission-controller's annotations, mapped onto ours.
+const std::array<Override, 6> kCompat = {{
+    {"region", kOverrides[0].set},
+    {"name", kOverrides[1].set},
+    {"host", kOverrides[2].set},
+    {"role-arn", kOverrides[4].set},
+    {"upstream-url-scheme", set_scheme},
+    {"unsigned-payload",
+     [](Config& c, const std::string& k, const std::string& v) {
+       if (v != "true" && v != "false") {
+         bad(k, v, "expected true|false");
+       }
+       c.proxy.unsigned_payload = v == "true";
+     }},
+}};
+
+const std::string* string_value(const Json& annotations, const std::string& key) {
+  auto it = annotations.find(key);
+  if (it == annotations.end() || !it->is_string()) {
+    return nullptr;
+  }
+  return it->get_ptr<const std::string*>();
+}
+
+void check_resources(const Config& c) {
+  const auto& r = c.proxy.resources;
+  auto why = check_request_within_limit(r.cpu_request, r.cpu_limit);
+  if (!why.empty()) {
+    bad(std::string(kAnnotationPrefix) + "cpu-request", r.cpu_request, why);
+  }
+  why = check_request_within_limit(r.memory_request, r.memory_limit);
+  if (!why.empty()) {
+    bad(std::string(kAnnotationPrefix) + "memory-request", r.memory_request, why);
+  }
+}
+
+}  // namespace
+
+Config apply_overrides(const Config& base, const Json& annotations) {
+  Config c = base;
+  if (!annotations.is_object()) {
+    return c;
+  }
+  for (const auto& o : kCompat) {
+    std::string key = std::string(kCompatPrefix) + std::string(o.name);
+    if (const auto* v = string_value(annotations, key)) {
+      o.set(c, key, *v);
+    }
+  }
+  for (const auto& [key, value] : annotations.items()) {
+    if (key.compare(0, kAnnotationPrefix.size(), kAnnotationPrefix) != 0) {
+      continue;
+    }
+    std::string_view name = std::string_view(key).substr(kAnnotationPrefix.size());
+    bool known = false;
+    for (const auto& o : kOverrides) {
+      if (o.name == name) {
+        if (!value.is_string()) {
+          bad(key, value.dump(), "annotation values must be strings");
+        }
+        o.set(c, key, value.get_ref<const std::string&>());
+        known = true;
+        break;
+      }
+    }
+    for (auto other : kOtherKeys) {
+      known = known || other == name;
+    }
+    if (!known) {
+      bad(key, value.is_string() ? value.get<std::string>() : value.dump(),
+          "unknown sigv4-injector.io annotation");
+    }
+  }
+  check_resources(c);
+  return c;
+}
+
+SidecarMode requested_sidecar_mode(const Json& annotations, SidecarMode fallback) {
+  if (!annotations.is_object()) {
+    return fallback;
+  }
+  const auto* v = string_value(annotations, std::string(kAnnotationPrefix) + "sidecar-mode");
+  if (v == nullptr) {
+    return fallback;
+  }
+  if (*v == "native") {
+    return SidecarMode::kNative;
+  }
+  if (*v == "legacy") {
+    return SidecarMode::kLegacy;
+  }
+  return fallback;
+}
+
+}  // namespace sigv4

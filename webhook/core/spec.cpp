@@ -1,0 +1,187 @@
+#include "spec.h"
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+#include "pod.h"
+
+namespace sigv4 {
+namespace {
+
+// The env the EKS Pod Identity and IRSA webhooks add to app containers; the proxy's AWS SDK
+// needs the same to sign with the pod's identity.
+constexpr std::array<std::string_view, 5> kCredentialEnv = {
+    "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_STS_REGIONAL_ENDPOINTS"};
+constexpr std::array<std::string_view, 2> kTokenFileEnv = {"AWS_WEB_IDENTITY_TOKEN_FILE",
+                                                           "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"};
+
+Json resources(const Resources& r) {
+  Json requests = Json::object();
+  Json limits = Json::object();
+  if (!r.cpu_request.empty()) {
+    requests["cpu"] = r.cpu_request;
+  }
+  if (!r.memory_request.empty()) {
+    requests["memory"] = r.memory_request;
+  }
+  if (!r.cpu_limit.empty()) {
+    limits["cpu"] = r.cpu_limit;
+  }
+  if (!r.memory_limit.empty()) {
+    limits["memory"] = r.memory_limit;
+  }
+  return Json{{"requests", requests}, {"limits", limits}};
+}
+
+bool is_credential_env(std::string_view name) {
+  return std::find(kCredentialEnv.begin(), kCredentialEnv.end(), name) != kCredentialEnv.end();
+}
+
+// True when `path` lies inside the directory `dir` (or is it).
+bool path_within(std::string_view path, std::string_view dir) {
+  while (dir.size() > 1 && dir.back() == '/') {
+    dir.remove_suffix(1);
+  }
+  return path == dir ||
+         (path.size() > dir.size() && path.substr(0, dir.size()) == dir && path[dir.size()] == '/');
+}
+
+// The first app container carrying any credential env (not our own sidecar).
+const Json* credential_container(const Json& pod) {
+  const Json& list = containers(pod);
+  if (!list.is_array()) {
+    return nullptr;
+  }
+  for (const auto& c : list) {
+    if (string_field(c, "name") == kProxyContainerName) {
+      continue;
+    }
+    const Json& env = field(c, "env");
+    if (env.is_array() && std::any_of(env.begin(), env.end(), [](const Json& e) {
+          return is_credential_env(string_field(e, "name"));
+        })) {
+      return &c;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Json credential_sources(const Json& pod) {
+  Json env = Json::array();
+  Json mounts = Json::array();
+  const Json* source = credential_container(pod);
+  if (source != nullptr) {
+    std::vector<std::string_view> token_files;
+    for (const auto& e : field(*source, "env")) {
+      std::string_view name = string_field(e, "name");
+      if (!is_credential_env(name)) {
+        continue;
+      }
+      env.push_back(e);
+      if (std::find(kTokenFileEnv.begin(), kTokenFileEnv.end(), name) != kTokenFileEnv.end()) {
+        token_files.push_back(string_field(e, "value"));
+      }
+    }
+    const Json& source_mounts = field(*source, "volumeMounts");
+    if (source_mounts.is_array()) {
+      for (const auto& m : source_mounts) {
+        std::string_view dir = string_field(m, "mountPath");
+        if (!dir.empty() && std::any_of(token_files.begin(), token_files.end(),
+                                        [dir](std::string_view f) { return path_within(f, dir); })) {
+          mounts.push_back(m);
+        }
+      }
+    }
+  }
+  return Json{{"env", std::move(env)}, {"volumeMounts", std::move(mounts)}};
+}
+
+Json proxy_args(const Config& s) {
+  Json args = Json::array({"--name", s.signing_name, "--region", s.region, "--upstream-url-scheme",
+                           s.proxy.upstream_scheme});
+  if (s.proxy.unsigned_payload) {
+    args.push_back("--unsigned-payload");
+  }
+  if (s.proxy.log_failed_requests) {
+    args.push_back("--log-failed-requests");
+  }
+  if (s.proxy.verbose) {
+    args.push_back("-v");
+  }
+  if (s.proxy.log_signing_process) {
+    args.push_back("--log-signing-process");
+  }
+  args.push_back("--port");
+  args.push_back(":" + std::to_string(s.proxy.port));
+  const std::pair<const char*, const std::string*> optional[] = {
+      {"--role-arn", &s.proxy.role_arn},
+      {"--host", &s.proxy.host},
+      {"--sign-host", &s.proxy.sign_host}};
+  for (const auto& [flag, value] : optional) {
+    if (!value->empty()) {
+      args.push_back(flag);
+      args.push_back(*value);
+    }
+  }
+  for (const auto& extra : s.proxy.extra_args) {
+    args.push_back(extra);
+  }
+  return args;
+}
+
+Json init_container(const Config& s) {
+  return Json{
+      {"name", kInitContainerName},
+      {"image", s.init.image},
+      {"command", Json::array({"/bin/sh", "-c", iptables_script(s)})},
+      {"resources", resources(s.init.resources)},
+      {"securityContext",
+       {{"runAsUser", 0},
+        {"runAsNonRoot", false},
+        {"allowPrivilegeEscalation", false},
+        {"privileged", false},
+        {"capabilities", {{"add", Json::array({"NET_ADMIN", "NET_RAW"})},
+                          {"drop", Json::array({"ALL"})}}}}},
+      {"terminationMessagePolicy", "FallbackToLogsOnError"},
+  };
+}
+
+Json proxy_container(const Config& s, const Json& pod) {
+  Json sources = credential_sources(pod);
+  Json env = Json::array({Json{{"name", "AWS_REGION"}, {"value", s.region}}});
+  for (auto& e : sources["env"]) {
+    env.push_back(std::move(e));
+  }
+  Json c = {
+      {"name", kProxyContainerName},
+      {"image", s.proxy.image},
+      {"args", proxy_args(s)},
+      {"ports", Json::array({Json{
+                    {"name", "proxy"}, {"containerPort", s.proxy.port}, {"protocol", "TCP"}}})},
+      {"env", std::move(env)},
+      {"resources", resources(s.proxy.resources)},
+      {"securityContext",
+       {{"runAsUser", s.proxy.uid},
+        {"runAsNonRoot", true},
+        {"allowPrivilegeEscalation", false},
+        {"readOnlyRootFilesystem", true},
+        {"capabilities", {{"drop", Json::array({"ALL"})}}},
+        {"seccompProfile", {{"type", "RuntimeDefault"}}}}},
+  };
+  if (!sources["volumeMounts"].empty()) {
+    c["volumeMounts"] = std::move(sources["volumeMounts"]);
+  }
+  if (s.sidecar_mode == SidecarMode::kNative) {
+    c["restartPolicy"] = "Always";
+    c["startupProbe"] = {{"tcpSocket", {{"port", s.proxy.port}}},
+                         {"periodSeconds", 1},
+                         {"failureThreshold", 30}};
+  }
+  return c;
+}
+
+}  // namespace sigv4

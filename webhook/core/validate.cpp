@@ -1,0 +1,247 @@
+#include "validate.h"
+
+#include <arpa/inet.h>
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
+namespace sigv4 {
+namespace {
+
+bool parse_int(std::string_view text, long long& out) {
+  if (text.empty()) {
+    return false;
+  }
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, out);
+  return ec == std::errc() && ptr == end;
+}
+
+std::string check_cidr(std::string_view text, int family, int max_prefix) {
+  auto slash = text.find('/');
+  if (slash == std::string_view::npos) {
+    return "expected an address/prefix CIDR";
+  }
+  std::string address(text.substr(0, slash));
+  long long prefix = -1;
+  if (!parse_int(text.substr(slash + 1), prefix) || prefix < 0 || prefix > max_prefix) {
+    return "prefix length must be 0-" + std::to_string(max_prefix);
+  }
+  unsigned char buf[16];
+  if (inet_pton(family, address.c_str(), buf) != 1) {
+    return family == AF_INET ? "not an IPv4 address" : "not an IPv6 address";
+  }
+  return {};
+}
+
+bool is_host_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' || c == '_';
+}
+
+}  // namespace
+
+std::string check_ipv4_cidr(std::string_view text) { return check_cidr(text, AF_INET, 32); }
+
+std::string check_ipv6_cidr(std::string_view text) { return check_cidr(text, AF_INET6, 128); }
+
+bool looks_like_ipv6(std::string_view text) { return text.find(':') != std::string_view::npos; }
+
+std::optional<int> parse_port(std::string_view text) {
+  long long value = 0;
+  if (!parse_int(text, value) || value < 1 || value > 65535) {
+    return std::nullopt;
+  }
+  return static_cast<int>(value);
+}
+
+std::optional<int64_t> parse_uid(std::string_view text) {
+  long long value = 0;
+  if (!parse_int(text, value) || value < 1 || value > 2147483647LL) {
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(value);
+}
+
+std::optional<double> parse_quantity(std::string_view text) {
+  // <number><suffix>: number is digits with an optional fraction; suffix is a binary SI
+  // (Ki..Ei), decimal SI (n u m k M G T P E) or decimal exponent (e3, E-2).
+  std::size_t i = 0;
+  if (i < text.size() && text[i] == '+') {
+    ++i;
+  }
+  std::size_t digits_start = i;
+  bool seen_digit = false;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) != 0)) {
+    ++i;
+    seen_digit = true;
+  }
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) != 0)) {
+      ++i;
+      seen_digit = true;
+    }
+  }
+  if (!seen_digit || i - digits_start > 64) {
+    return std::nullopt;
+  }
+  double number = std::strtod(std::string(text.substr(digits_start, i - digits_start)).c_str(),
+                              nullptr);
+  std::string_view suffix = text.substr(i);
+  static const std::pair<std::string_view, double> kSuffixes[] = {
+      {"", 1},         {"n", 1e-9},     {"u", 1e-6},     {"m", 1e-3},    {"k", 1e3},
+      {"M", 1e6},      {"G", 1e9},      {"T", 1e12},     {"P", 1e15},    {"E", 1e18},
+      {"Ki", 1024.0},  {"Mi", 0x1p20},  {"Gi", 0x1p30},  {"Ti", 0x1p40}, {"Pi", 0x1p50},
+      {"Ei", 0x1p60},
+  };
+  for (const auto& [name, factor] : kSuffixes) {
+    if (suffix == name) {
+      return number * factor;
+    }
+  }
+  if (suffix.size() >= 2 && (suffix[0] == 'e' || suffix[0] == 'E')) {
+    long long exponent = 0;
+    std::string_view exp_text = suffix.substr(1);
+    if (!exp_text.empty() && exp_text[0] == '+') {
+      exp_text.remove_prefix(1);
+    }
+    if (parse_int(exp_text, exponent) && exponent >= -30 && exponent <= 30) {
+      return number * std::pow(10.0, static_cast<double>(exponent));
+    }
+  }
+  return std::nullopt;
+}
+
+std::string check_image(std::string_view text) {
+  if (text.empty()) {
+    return "must not be empty";
+  }
+  if (text.size() > 1024) {
+    return "longer than 1024 characters";
+  }
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f) {
+      return "must not contain spaces or control characters";
+    }
+  }
+  return {};
+}
+
+std::string check_region(std::string_view text) {
+  // Two-letter prefix, dash-separated words, a trailing number: us-west-2, us-gov-west-1.
+  if (text.size() < 4 || text.size() > 32) {
+    return "expected an AWS region such as us-west-2";
+  }
+  std::size_t dashes = 0;
+  for (char c : text) {
+    if (c == '-') {
+      ++dashes;
+    } else if (!(std::islower(static_cast<unsigned char>(c)) != 0 ||
+                 std::isdigit(static_cast<unsigned char>(c)) != 0)) {
+      return "expected an AWS region such as us-west-2";
+    }
+  }
+  if (dashes < 2 || text.front() == '-' || text.back() == '-' ||
+      std::isdigit(static_cast<unsigned char>(text.back())) == 0) {
+    return "expected an AWS region such as us-west-2";
+  }
+  return {};
+}
+
+std::string check_role_arn(std::string_view text) {
+  const std::string kWhy = "expected arn:<partition>:iam::<account-id>:role/<name>";
+  if (text.substr(0, 4) != "arn:" || text.size() > 2048) {
+    return kWhy;
+  }
+  auto iam = text.find(":iam::");
+  if (iam == std::string_view::npos || iam < 4) {
+    return kWhy;
+  }
+  std::string_view rest = text.substr(iam + 6);
+  if (rest.size() < 18 || rest.substr(12, 6) != ":role/") {
+    return kWhy;
+  }
+  for (std::size_t i = 0; i < 12; ++i) {
+    if (std::isdigit(static_cast<unsigned char>(rest[i])) == 0) {
+      return kWhy;
+    }
+  }
+  for (char c : rest.substr(18)) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f) {
+      return kWhy;
+    }
+  }
+  return rest.size() > 18 ? std::string() : kWhy;
+}
+
+std::string check_host(std::string_view text) {
+  if (text.empty() || text.size() > 253 + 6) {
+    return "expected a host name, optionally with :port";
+  }
+  auto colon = text.rfind(':');
+  std::string_view host = text.substr(0, colon);
+  if (colon != std::string_view::npos && !parse_port(text.substr(colon + 1))) {
+    return "port must be 1-65535";
+  }
+  if (host.empty()) {
+    return "expected a host name, optionally with :port";
+  }
+  for (char c : host) {
+    if (!is_host_char(c)) {
+      return "expected a host name, optionally with :port";
+    }
+  }
+  return {};
+}
+
+std::string check_token(std::string_view text) {
+  if (text.empty() || text.size() > 128) {
+    return "must be 1-128 characters";
+  }
+  for (char c : text) {
+    if (!is_host_char(c)) {
+      return "only letters, digits, '-', '_' and '.' are allowed";
+    }
+  }
+  return {};
+}
+
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> items;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front())) != 0) {
+      item.remove_prefix(1);
+    }
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back())) != 0) {
+      item.remove_suffix(1);
+    }
+    if (!item.empty()) {
+      items.emplace_back(item);
+    }
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    text.remove_prefix(comma + 1);
+  }
+  return items;
+}
+
+std::string check_request_within_limit(const std::string& request, const std::string& limit) {
+  if (request.empty() || limit.empty()) {
+    return {};
+  }
+  auto req = parse_quantity(request);
+  auto lim = parse_quantity(limit);
+  if (req && lim && *req > *lim) {
+    return "request " + request + " exceeds limit " + limit;
+  }
+  return {};
+}
+
+}  // namespace sigv4

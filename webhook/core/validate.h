@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sigv4 {
+
+// Small checks shared by the config loader and the annotation overrides. Each returns an empty
+// string when the value is good, else why it is not.
+
+std::string check_ipv4_cidr(std::string_view text);
+std::string check_ipv6_cidr(std::string_view text);
+bool looks_like_ipv6(std::string_view text);
+
+// A TCP port 1-65535.
+std::optional<int> parse_port(std::string_view text);
+
+// A non-root UID 1..2147483647.
+std::optional<int64_t> parse_uid(std::string_view text);
+
+// A Kubernetes quantity ("100m", "64Mi", "1.5", "1e3") as a number of base units; nullopt when
+// malformed or negative.
+std::optional<double> parse_quantity(std::string_view text);
+
+// A container image reference: non-empty, no whitespace or control characters, at most 1024.
+std::string check_image(std::string_view text);
+
+// An AWS region such as us-west-2 or us-gov-west-1.
+std::string check_region(std::string_view text);
+
+// An IAM role ARN: arn:<partition>:iam::<12 digits>:role/<path/name>.
+std::string check_role_arn(std::string_view text);
+
+// A host name with an optional port (for --host / --sign-host).
+std::string check_host(std::string_view text);
+
+// A signing service name: letters, digits, '-', '_', '.'.
+std::string check_token(std::string_view text);
+
+// Splits a comma-separated list, trimming spaces, dropping empty items.
+std::vector<std::string> split_list(std::string_view text);
+
+// Checks that request <= limit when both are set; returns why not.
+std::string check_request_within_limit(const std::string& request, const std::string& limit);
+
+}  // namespace sigv4
