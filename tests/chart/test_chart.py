@@ -549,10 +549,15 @@ def test_deployment():
               "ghcr.io/sigv4-injector/sigv4-injector:9.9.9", "image tag")
     expect(not [o for o in objs if o["kind"] == "PodDisruptionBudget"], "no PDB for 1 replica")
 
-    # Long names are cut to 63 characters (kubecheck validates every name).
-    long_name = "a" * 80
-    objs = template("--set", "fullnameOverride=" + long_name)
-    expect_eq(find(objs, "Deployment")["metadata"]["name"], "a" * 63, "fullname truncated")
+    # Long names are cut to 63 characters, keeping suffixes so that no two objects collide.
+    for mode in ("helm", "cert-manager"):
+        objs = template("--set", "fullnameOverride=" + "a" * 80, "--set", "certs.mode=" + mode)
+        expect_eq(find(objs, "Deployment")["metadata"]["name"], "a" * 63, "fullname truncated")
+        names = [(o["kind"], o["metadata"]["name"]) for o in objs]
+        expect(all(len(n) <= 63 for _, n in names), "a name over 63 characters: %s" % names)
+        expect(len(set(names)) == len(names), "two objects share a name: %s" % names)
+        secret = ("a" * 59) + "-tls"
+        expect_eq(mounted_secret(objs), secret, "suffixed Secret name")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,6 +20,17 @@ already contains the chart name), truncated to 63 characters.
 {{- end }}
 {{- end }}
 
+{{/*
+<fullname>-<suffix> for the chart's secondary objects: the fullname is cut first, so the suffix
+survives and two suffixed names never collide at 63 characters. Call with (list . "suffix").
+*/}}
+{{- define "sigv4-injector.suffixedName" -}}
+{{- $root := index . 0 }}
+{{- $suffix := index . 1 }}
+{{- $base := include "sigv4-injector.fullname" $root | trunc (int (sub 62 (len $suffix))) | trimSuffix "-" }}
+{{- printf "%s-%s" $base $suffix }}
+{{- end }}
+
 {{/* The app.kubernetes.io/* labels of every object. */}}
 {{- define "sigv4-injector.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
@@ -116,7 +127,7 @@ when set, so an empty value means "the binary's default" rather than an empty fl
 {{- if and (eq .Values.certs.mode "provided") .Values.certs.provided.existingSecret }}
 {{- .Values.certs.provided.existingSecret }}
 {{- else }}
-{{- printf "%s-tls" (include "sigv4-injector.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- include "sigv4-injector.suffixedName" (list . "tls") }}
 {{- end }}
 {{- end }}
 
@@ -136,7 +147,7 @@ because the Secret, the webhook's caBundle and the checksum must all see the sam
 {{- $certs = dict "ca" (index $data "ca.crt") "crt" (index $data "tls.crt") "key" (index $data "tls.key") }}
 {{- else }}
 {{- $days := int .Values.certs.helm.validityDays }}
-{{- $ca := genCA (printf "%s-ca" (include "sigv4-injector.fullname" .)) $days }}
+{{- $ca := genCA (include "sigv4-injector.suffixedName" (list . "ca")) $days }}
 {{- $dnsNames := include "sigv4-injector.dnsNames" . | fromJsonArray }}
 {{- $cert := genSignedCert (first $dnsNames) .Values.certs.extraIpAddresses $dnsNames $days $ca }}
 {{- $certs = dict "ca" ($ca.Cert | b64enc) "crt" ($cert.Cert | b64enc) "key" ($cert.Key | b64enc) }}
@@ -171,5 +182,5 @@ settings that determine it (cert-manager rotates in place and the server reloads
 
 {{/* cert-manager names. */}}
 {{- define "sigv4-injector.certManager.certificateName" -}}
-{{- printf "%s-serving" (include "sigv4-injector.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- include "sigv4-injector.suffixedName" (list . "serving") }}
 {{- end }}
