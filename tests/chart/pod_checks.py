@@ -1,0 +1,237 @@
+"""The config file, the Deployment and its neighbours, and the checksum annotations."""
+
+import json
+import os
+import subprocess
+
+from chartlib import (TMP, expect, expect_eq, template, find, config_of, pod_annotations,
+                      provided_pems, mounted_secret)
+
+# ---------------------------------------------------------------------------------------------
+# the config file
+
+
+CONFIG_KEYS = {"region", "signingName", "sidecarMode", "ipv6", "iptablesMode", "excludeNamespaces",
+               "proxy", "init"}
+PROXY_KEYS = {"image", "port", "uid", "upstreamScheme", "unsignedPayload", "logFailedRequests",
+              "logSigningProcess", "verbose", "extraArgs", "roleArn", "host", "signHost",
+              "resources"}
+INIT_KEYS = {"image", "cidrs", "ipv6Cidrs", "excludePorts", "includePorts", "resources"}
+
+
+def test_config():
+    config = config_of(template(kube_version="1.30.0"))
+    expect_eq(config, {
+        "region": "us-west-2", "signingName": "vpc-lattice-svcs", "sidecarMode": "native",
+        "ipv6": "auto", "iptablesMode": "auto", "excludeNamespaces": [],
+        "proxy": {"image": "public.ecr.aws/aws-observability/aws-sigv4-proxy:latest",
+                  "port": 8080, "uid": 101, "upstreamScheme": "http", "unsignedPayload": True,
+                  "logFailedRequests": True, "logSigningProcess": True, "verbose": True,
+                  "extraArgs": [],
+                  "resources": {"requests": {"cpu": "25m", "memory": "32Mi"},
+                                "limits": {"cpu": "500m", "memory": "256Mi"}}},
+        "init": {"image": "public.ecr.aws/d2c6w7a3/iptables", "cidrs": ["169.254.171.0/24"],
+                 "ipv6Cidrs": ["fd00:ec2:80::/64"], "excludePorts": [], "includePorts": [],
+                 "resources": {"requests": {"cpu": "10m", "memory": "16Mi"},
+                               "limits": {"cpu": "100m", "memory": "64Mi"}}},
+    }, "default config.yaml")
+
+    # sidecarMode auto follows the cluster version; an explicit mode wins.
+    for version, args, mode in (("1.30.0", [], "native"), ("1.29.0", [], "native"),
+                                ("1.28.0", [], "legacy"),
+                                ("1.30.0", ["--set", "sidecarMode=legacy"], "legacy"),
+                                ("1.28.0", ["--set", "sidecarMode=native"], "native")):
+        expect_eq(config_of(template(*args, kube_version=version))["sidecarMode"], mode,
+                  "sidecarMode with kube %s %s" % (version, " ".join(args)))
+
+    # Every value reaches the file, under the binary's keys only.
+    config = config_of(template(
+        "--set", "injection.proxy.roleArn=arn:aws:iam::123456789012:role/signer",
+        "--set", "injection.proxy.host=svc.example",
+        "--set", "injection.proxy.signHost=sign.example",
+        "--set", "injection.proxy.port=15001", "--set", "injection.proxy.verbose=false",
+        "--set", "injection.proxy.extraArgs={--strip,Foo}", "--set", "injection.ipv6=off",
+        "--set", "injection.iptablesMode=nft", "--set", "injection.init.excludePorts={22,443}",
+        "--set", "injection.excludeNamespaces={a,b}", "--set", "injection.signingName=execute-api"))
+    expect_eq(set(config), CONFIG_KEYS, "config keys")
+    expect_eq(set(config["proxy"]), PROXY_KEYS, "proxy keys")
+    expect_eq(set(config["init"]), INIT_KEYS, "init keys")
+    expect_eq((config["proxy"]["roleArn"], config["proxy"]["host"], config["proxy"]["signHost"],
+               config["proxy"]["port"], config["proxy"]["verbose"], config["proxy"]["extraArgs"],
+               config["ipv6"], config["iptablesMode"], config["init"]["excludePorts"],
+               config["excludeNamespaces"], config["signingName"]),
+              ("arn:aws:iam::123456789012:role/signer", "svc.example", "sign.example", 15001,
+               False, ["--strip", "Foo"], "off", "nft", [22, 443], ["a", "b"], "execute-api"),
+              "values in config.yaml")
+
+
+def test_binary():
+    """The config the chart renders is accepted by the real binary, and means what it says."""
+    binary = os.environ.get("SIGV4_BIN", "")
+    if not (binary and os.access(binary, os.X_OK)):
+        print("  SKIP chart.binary: SIGV4_BIN (the built sigv4-injector) not available")
+        return
+    pod = json.dumps({"apiVersion": "v1", "kind": "Pod",
+                      "metadata": {"name": "app", "namespace": "app1"},
+                      "spec": {"containers": [{"name": "app", "image": "app:1"}]}})
+    for version, args, port, mode in (
+            ("1.30.0", [], 8080, "native"),
+            ("1.28.0", ["--set", "injection.proxy.port=15001",
+                        "--set", "injection.proxy.roleArn=arn:aws:iam::123456789012:role/x",
+                        "--set", "injection.proxy.host=h.example",
+                        "--set", "injection.proxy.signHost=s.example",
+                        "--set", "injection.proxy.extraArgs={--verbose}",
+                        "--set", "injection.init.excludePorts={22}",
+                        "--set", "injection.init.includePorts={80,443}",
+                        "--set", "injection.excludeNamespaces={other}",
+                        "--set", "injection.ipv6=off", "--set", "injection.iptablesMode=nft"],
+             15001, "legacy")):
+        objs = template(*args, kube_version=version)
+        path = os.path.join(TMP, "config.yaml")
+        with open(path, "w") as f:
+            f.write(find(objs, "ConfigMap")["data"]["config.yaml"])
+        proc = subprocess.run([binary, "inject", "-f", "-", "--config", path, "-o", "json"],
+                              input=pod, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+        expect(proc.returncode == 0, "the binary rejects the chart's config (%s):\n%s"
+               % (" ".join(args) or "defaults", proc.stderr))
+        spec = json.loads(proc.stdout)["spec"]
+        where = spec["initContainers"] if mode == "native" else spec["containers"]
+        proxies = [c for c in where if c["name"] == "sigv4proxy"]
+        expect(proxies, "no sigv4proxy among the %s containers: %s" % (mode, json.dumps(spec)))
+        expect_eq([p["containerPort"] for p in proxies[0].get("ports", [])], [port],
+                  "proxy port from the chart's config")
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Deployment, Service, PDB, ServiceAccount
+
+
+def test_deployment():
+    objs = template()
+    deployment_defaults(objs)
+    neighbours(objs)
+    deployment_values()
+    long_names()
+
+
+def deployment_defaults(objs):
+    deploy = find(objs, "Deployment")
+    spec = deploy["spec"]
+    pod = spec["template"]["spec"]
+    expect_eq(spec["replicas"], 2, "replicas")
+    expect_eq(pod["automountServiceAccountToken"], False, "no API token in the pod")
+    expect_eq(pod["securityContext"]["seccompProfile"], {"type": "RuntimeDefault"}, "seccomp")
+    expect_eq(pod["securityContext"]["runAsNonRoot"], True, "pod runAsNonRoot")
+    term = pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]
+    expect_eq(term["podAffinityTerm"]["topologyKey"], "kubernetes.io/hostname", "anti-affinity")
+    expect_eq(term["podAffinityTerm"]["labelSelector"]["matchLabels"],
+              spec["selector"]["matchLabels"], "anti-affinity selects our pods")
+    for key, value in spec["selector"]["matchLabels"].items():
+        expect_eq(spec["template"]["metadata"]["labels"].get(key), value, "selector matches pods")
+
+    (container,) = pod["containers"]
+    expect_eq(container["image"], "ghcr.io/sigv4-injector/sigv4-injector:0.1.0", "image")
+    expect_eq(container["args"], [
+        "serve", "--listen", ":8443",
+        "--tls-cert-file", "/etc/sigv4-injector/tls/tls.crt",
+        "--tls-key-file", "/etc/sigv4-injector/tls/tls.key",
+        "--config", "/etc/sigv4-injector/config.yaml",
+        "--metrics-listen", ":9090", "--log-format", "json", "--log-level", "info"], "server args")
+    expect_eq(container["ports"], [
+        {"name": "https", "containerPort": 8443, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 9090, "protocol": "TCP"}], "container ports")
+    for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+        expect_eq(container[probe]["httpGet"], {"path": path, "port": "https", "scheme": "HTTPS"},
+                  probe)
+    sc = container["securityContext"]
+    expect_eq((sc["runAsNonRoot"], sc["allowPrivilegeEscalation"], sc["readOnlyRootFilesystem"],
+               sc["capabilities"]), (True, False, True, {"drop": ["ALL"]}),
+              "container securityContext")
+    expect(container["resources"]["requests"] and container["resources"]["limits"],
+           "requests and limits")
+    expect_eq(container["volumeMounts"], [{"name": "config", "mountPath": "/etc/sigv4-injector",
+                                           "readOnly": True}], "one read-only mount")
+
+
+def neighbours(objs):
+    """Service, PDB, ServiceAccount and labels, against the Deployment's selector."""
+    selector = find(objs, "Deployment")["spec"]["selector"]["matchLabels"]
+    service = find(objs, "Service")
+    expect_eq(service["spec"]["ports"], [
+        {"name": "https", "port": 443, "targetPort": "https", "protocol": "TCP"},
+        {"name": "metrics", "port": 9090, "targetPort": "metrics", "protocol": "TCP"}],
+        "service ports")
+    expect_eq(service["spec"]["selector"], selector, "service selector")
+    pdb = find(objs, "PodDisruptionBudget")
+    expect_eq((pdb["spec"]["minAvailable"], pdb["spec"]["selector"]["matchLabels"]),
+              (1, selector), "PDB")
+    expect_eq(find(objs, "ServiceAccount")["automountServiceAccountToken"], False, "SA token")
+    expect_eq(find(objs, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"],
+              find(objs, "ServiceAccount")["metadata"]["name"], "the pods' ServiceAccount")
+    for obj in objs:
+        labels = obj["metadata"].get("labels", {})
+        for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance",
+                    "app.kubernetes.io/version", "app.kubernetes.io/managed-by"):
+            expect(key in labels, "%s %s lacks label %s" % (obj["kind"], obj["metadata"]["name"],
+                                                            key))
+
+
+def deployment_values():
+    # Scheduling values pass through; one replica gets no PDB (it would block node drains).
+    objs = template("--set", "replicaCount=1", "--set", "nodeSelector.pool=system",
+                    "--set", "tolerations[0].key=dedicated",
+                    "--set", "tolerations[0].operator=Exists",
+                    "--set", "priorityClassName=system-cluster-critical",
+                    "--set", "podAnnotations.team=platform", "--set", "image.tag=9.9.9",
+                    "--set", "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+                             ".nodeSelectorTerms[0].matchExpressions[0].key=pool",
+                    "--set", "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+                             ".nodeSelectorTerms[0].matchExpressions[0].operator=Exists")
+    pod = find(objs, "Deployment")["spec"]["template"]
+    expect_eq(pod["spec"]["nodeSelector"], {"pool": "system"}, "nodeSelector")
+    expect_eq(pod["spec"]["tolerations"], [{"key": "dedicated", "operator": "Exists"}],
+              "tolerations")
+    expect_eq(pod["spec"]["priorityClassName"], "system-cluster-critical", "priorityClassName")
+    expect_eq(list(pod["spec"]["affinity"]), ["nodeAffinity"], "affinity replaces the default")
+    expect_eq(pod["metadata"]["annotations"]["team"], "platform", "podAnnotations")
+    expect_eq(pod["spec"]["containers"][0]["image"],
+              "ghcr.io/sigv4-injector/sigv4-injector:9.9.9", "image tag")
+    expect(not [o for o in objs if o["kind"] == "PodDisruptionBudget"], "no PDB for 1 replica")
+
+
+def long_names():
+    # Long names are cut to 63 characters, keeping suffixes so that no two objects collide.
+    for mode in ("helm", "cert-manager"):
+        objs = template("--set", "fullnameOverride=" + "a" * 80, "--set", "certs.mode=" + mode)
+        expect_eq(find(objs, "Deployment")["metadata"]["name"], "a" * 63, "fullname truncated")
+        names = [(o["kind"], o["metadata"]["name"]) for o in objs]
+        expect(all(len(n) <= 63 for _, n in names), "a name over 63 characters: %s" % names)
+        expect(len(set(names)) == len(names), "two objects share a name: %s" % names)
+        secret = ("a" * 59) + "-tls"
+        expect_eq(mounted_secret(objs), secret, "suffixed Secret name")
+
+
+
+# ---------------------------------------------------------------------------------------------
+# checksum annotations
+
+
+def test_checksum():
+    pems = provided_pems()
+    base = pod_annotations(template(*pems))
+    expect(base["checksum/config"] and base["checksum/certs"], "checksum annotations present")
+    expect_eq(pod_annotations(template(*pems)), base, "same values, same checksums")
+    changed = pod_annotations(template(*pems, "--set", "injection.proxy.port=9000"))
+    expect(changed["checksum/config"] != base["checksum/config"], "config change rolls the pods")
+    expect_eq(changed["checksum/certs"], base["checksum/certs"], "certs checksum unchanged")
+    # (--set-file: helm applies it after --set, so it overrides provided_pems' own)
+    changed = pod_annotations(template(*pems, "--set-file",
+                                       "certs.provided.tlsCrt=%s/certs/ca.crt" % TMP))
+    expect(changed["checksum/certs"] != base["checksum/certs"], "cert change rolls the pods")
+    expect_eq(changed["checksum/config"], base["checksum/config"], "config checksum unchanged")
+    # In helm mode the checksum is of the generated cert itself (new here at every render, as
+    # `lookup` finds no Secret without a cluster; reused, hence stable, on a real upgrade).
+    one, two = pod_annotations(template()), pod_annotations(template())
+    expect(one["checksum/certs"] != two["checksum/certs"], "helm-mode checksum follows the cert")
