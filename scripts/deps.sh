@@ -6,6 +6,7 @@ packages=(
   cmake pkg-config g++ make git
   libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev catch2 libssl-dev
   clang-format openssl
+  iptables python3
 )
 # Callers (test tiers) may ask for more: scripts/deps.sh etcd-server nginx ...
 packages+=("$@")

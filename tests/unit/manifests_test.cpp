@@ -20,6 +20,14 @@ j: 0755
 k: 1e3
 l: '08:00'
 m: hello world
+n: 0x1F
+o: 1_000
+p: 0o17
+q: -0755
+r: 09
+s: 9223372036854775808
+t: 1.
+u: 0b101
 )", "t.yaml");
   REQUIRE(docs.size() == 1);
   const Json& d = docs[0];
@@ -35,6 +43,16 @@ m: hello world
   CHECK(d["k"] == 1000.0);
   CHECK(d["l"] == "08:00");
   CHECK(d["m"] == "hello world");
+  // Numbers as kubectl's YAML reads them (Go's ParseInt with base 0, then ParseFloat).
+  CHECK(d["j"] == 493);  // 0755: octal, as in a volume's defaultMode
+  CHECK(d["n"] == 31);
+  CHECK(d["o"] == 1000);
+  CHECK(d["p"] == 15);
+  CHECK(d["q"] == -493);
+  CHECK(d["r"] == 9.0);
+  CHECK(d["s"] == 9223372036854775808.0);
+  CHECK(d["t"] == 1.0);
+  CHECK(d["u"] == 5);
 }
 
 TEST_CASE("multi-document YAML keeps order and drops empty documents", "[manifests]") {
