@@ -31,7 +31,11 @@ from webhook import LEGACY_CONFIG, Webhook  # noqa: E402
 
 
 def say(*args):
-    print(*args, flush=True)
+    """print, never failing: cleanup must go on when stdout is a closed pipe (`| head`)."""
+    try:
+        print(*args, flush=True)
+    except OSError:
+        pass
 
 
 def tool(src, *argv):
@@ -52,8 +56,10 @@ def prepare_tools(src):
             raise RuntimeError(f"{name} not found on PATH")
     k8s_bin = tool(src, "k8s-tools.sh")
     helm = tool(src, "tools.sh", "helm")
-    say(f"tools: k8s {k8s_bin}, helm {helm} ({time.monotonic() - t0:.0f}s)")
-    return k8s_bin, helm
+    kube_version = tool(src, "k8s-tools.sh", "--version")
+    say(f"tools: kubernetes {kube_version} in {k8s_bin}, helm {helm} "
+        f"({time.monotonic() - t0:.0f}s)")
+    return k8s_bin, helm, kube_version
 
 
 def run_scenarios(env):
@@ -127,7 +133,7 @@ def main():
     signal.alarm(int(os.environ.get("E2E_DEADLINE", "3000")) if not args.demo else 0)
 
     t_start = time.monotonic()
-    k8s_bin, helm = prepare_tools(src)
+    k8s_bin, helm, kube_version = prepare_tools(src)
     workdir = tempfile.mkdtemp(prefix="sigv4-e2e-")
     cp = ControlPlane(k8s_bin, workdir, log=say)
     wh = Webhook(binary, workdir, child_env(workdir))
@@ -142,13 +148,17 @@ def main():
             say("0 passed, 1 failed")
             return 1
         say(f"webhook: serving on {wh.url_base}, metrics on 127.0.0.1:{wh.metrics_port}")
-        env = Env(cp, wh, helm, src)
+        env = Env(cp, wh, helm, src, kube_version)
+        env.namespace(LABELED_NS, {LABEL: "enabled"})  # also where registration probes go
+        env.namespace(PLAIN_NS)
         if args.demo:
-            code = demo(env, src)
+            try:
+                code = demo(env, src)
+            except Exception as e:  # noqa: BLE001
+                say(f"demo failed: {e}")
+                code = 1
             ok = code == 0
             return code
-        env.namespace(LABELED_NS, {LABEL: "enabled"})
-        env.namespace(PLAIN_NS)
         passed, failed = run_scenarios(env)
         ok = failed == 0
         say(f"e2e: {time.monotonic() - t_start:.0f}s in total")
@@ -156,13 +166,16 @@ def main():
         return 0 if ok else 1
     except KeyboardInterrupt:
         say("\ninterrupted")
-        return 130
+        ok = args.demo  # Ctrl-C is how the demo ends
+        return 0 if args.demo else 130
     finally:
         signal.alarm(0)
         if not ok:
             say(cp.diagnostics())
-        wh.stop()
-        cp.stop()
+        try:
+            wh.stop()
+        finally:
+            cp.stop()
         if os.environ.get("E2E_KEEP"):
             say(f"kept {workdir}")
         else:

@@ -26,8 +26,9 @@ COMPAT_ANNOTATION = "vpc-lattices-svcs.amazonaws.com/agent-inject"
 class Env:
     """What every scenario gets: the control plane, the webhook, helm and the chart."""
 
-    def __init__(self, cp, wh, helm, src):
+    def __init__(self, cp, wh, helm, src, kube_version):
         self.cp, self.wh, self.helm, self.src = cp, wh, helm, src
+        self.kube_version = kube_version
         self.chart = os.path.join(src, "charts", "sigv4-injector")
         self.ca_bundle = os.path.join(wh.certs_dir, "ca.crt")
         self.serial = 0
@@ -42,9 +43,11 @@ class Env:
         webhook with the chart's urlBase and provided-CA values."""
         values = {"region": "us-west-2", "webhook.urlBase": self.wh.url_base,
                   "certs.mode": "provided", "certs.provided.caBundle": "@" + self.ca_bundle,
+                  "certs.provided.tlsCrt": "@" + os.path.join(self.wh.certs_dir, "tls.crt"),
+                  "certs.provided.tlsKey": "@" + os.path.join(self.wh.certs_dir, "tls.key"),
                   "webhook.failurePolicy": failure_policy,
                   "compat.annotations.enabled": str(compat).lower()}
-        docs = render_chart(self.helm, self.chart, self.cp.env, values)
+        docs = render_chart(self.helm, self.chart, self.cp.env, values, self.kube_version)
         self.cp.kubectl("apply", "-f", "-", input=document_of_kind(docs, "MutatingWebhookConfiguration"))
 
     def wait_effective(self, what, predicate, timeout=30):
@@ -222,6 +225,7 @@ def unlabeled_namespace(env):
 
 def kube_system(env):
     """kube-system is excluded by name, even labelled and with a pod opting in."""
+    env.cp.wait_service_account("kube-system")
     env.cp.kubectl("label", "namespace", "kube-system", f"{LABEL}=enabled")
     try:
         r = env.assert_not_called(lambda: env.create_pod(
@@ -426,6 +430,8 @@ def cert_rotation(env, rotations=3):
     finally:
         stop.set()
         loop.join(120)
+        # The served cert now chains to a staged CA: readiness checks after this trust the bundle.
+        shutil.copyfile(bundle, os.path.join(wh.certs_dir, "ca.crt"))
     if results["errors"]:
         raise AssertionError(f"{len(results['errors'])} admission(s) failed during rotation, "
                              f"first: {results['errors'][0]}")

@@ -89,10 +89,11 @@ class Webhook:
         return self.proc.tail(40) if self.proc else ""
 
 
-def render_chart(helm, chart, env, values):
-    """`helm template` of the chart with --set values (a dict; values starting with @ are
-    --set-file paths); returns the rendered documents as a list of strings."""
-    argv = [helm, "template", RELEASE, chart, "--namespace", NAMESPACE]
+def render_chart(helm, chart, env, values, kube_version):
+    """`helm template` of the chart for this Kubernetes version with --set values (a dict;
+    values starting with @ are --set-file paths); returns the rendered documents (strings)."""
+    argv = [helm, "template", RELEASE, chart, "--namespace", NAMESPACE,
+            "--kube-version", kube_version]
     for key, value in values.items():
         if isinstance(value, str) and value.startswith("@"):
             argv += ["--set-file", f"{key}={value[1:]}"]
