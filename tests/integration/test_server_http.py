@@ -3,6 +3,7 @@ patches that kubectl applies, bounded JSON nesting, and the metrics that count i
 
 import json
 import os
+import socket
 import subprocess
 
 import server_harness as h
@@ -51,6 +52,72 @@ def check_statuses(server):
     h.check(headers.get("Allow") == "POST", "405 names the allowed method (Allow: POST)")
     h.check(server.get("/healthz")[0] == 200, "GET /healthz -> 200")
     h.check(server.get("/readyz")[0] == 200, "GET /readyz -> 200")
+
+
+def post_chunked(server, body):
+    conn = server.connect()
+    try:
+        chunks = (body[i:i + 65536].encode() for i in range(0, len(body), 65536))
+        conn.request("POST", "/mutate", body=chunks, encode_chunked=True,
+                     headers={"Content-Type": "application/json",
+                              "Transfer-Encoding": "chunked"})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def check_transport(server):
+    good = json.dumps(h.review(h.pod(), uid="query"))
+    status, _, _ = server.post_review(good, path="/mutate?timeout=10s")
+    h.check(status == 200, "POST /mutate?timeout=10s (as the apiserver sends it) -> 200")
+    h.check(post_chunked(server, good) == 200, "chunked review -> 200")
+    big = '{"pad": "' + "x" * (5 * 1024 * 1024) + '"}'
+    h.check(post_chunked(server, big) == 413, "chunked body over 4 MiB -> 413")
+
+
+def send_chunked_raw(server, method, path, total):
+    """Streams `total` bytes as a chunked body on a raw TLS socket, ignoring the server hanging up
+    early; returns the status line of the answer, if any."""
+    conn = server.context().wrap_socket(socket.create_connection(("127.0.0.1", server.port),
+                                                                 timeout=30),
+                                        server_hostname="127.0.0.1")
+    try:
+        conn.sendall(f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     f"Transfer-Encoding: chunked\r\n\r\n".encode())
+        chunk = b"%x\r\n" % 65536 + b"[" * 65536 + b"\r\n"
+        try:
+            for _ in range(total // 65536):
+                conn.sendall(chunk)
+            conn.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass
+        try:
+            return conn.recv(4096).split(b"\r\n")[0].decode()
+        except OSError as error:
+            return repr(error)
+    finally:
+        conn.close()
+
+
+def peak_rss_kib(server):
+    with open(f"/proc/{server.proc.pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def check_unbounded_bodies(server):
+    """Chunked bodies bypass cpp-httplib's own payload limit: none may be buffered whole."""
+    total = 64 * 1024 * 1024
+    for method, path, expected in (("POST", "/mutate", "413"), ("POST", "/elsewhere", "404"),
+                                   ("GET", "/healthz", "400"), ("PUT", "/readyz", "405")):
+        status = send_chunked_raw(server, method, path, total)
+        h.check(expected in status, f"64 MiB chunked {method} {path} -> {expected} ({status})")
+    peak = peak_rss_kib(server)
+    h.check(0 < peak < 48 * 1024, f"peak RSS stays under 48 MiB after 4 x 64 MiB bodies "
+            f"({peak // 1024} MiB)")
+    h.check(server.get("/healthz")[0] == 200, "server alive after huge chunked bodies")
 
 
 def check_versions(server):
@@ -118,20 +185,20 @@ def check_metrics(before, after):
         return after.get(key, 0) - before.get(key, 0)
 
     mutate = 'sigv4_injector_admission_requests_total{path="/mutate",result="%s"}'
-    h.check(delta(mutate % "injected") == 4, "requests_total{result=injected} moved by 4")
+    h.check(delta(mutate % "injected") == 6, "requests_total{result=injected} moved by 6")
     h.check(delta(mutate % "skipped") == 1, "requests_total{result=skipped} moved by 1")
     h.check(delta(mutate % "bad-request") == 7, "requests_total{result=bad-request} moved by 7")
-    h.check(delta(mutate % "too-large") == 1, "requests_total{result=too-large} moved by 1")
+    h.check(delta(mutate % "too-large") == 3, "requests_total{result=too-large} moved by 3")
     h.check(delta(mutate % "unsupported-media-type") == 2, "unsupported-media-type moved by 2")
     h.check(delta(mutate % "method-not-allowed") == 2, "method-not-allowed moved by 2 (GETs)")
-    h.check(delta("sigv4_injector_injections_total") == 4, "injections_total moved by 4")
+    h.check(delta("sigv4_injector_injections_total") == 6, "injections_total moved by 6")
     h.check(delta('sigv4_injector_skips_total{reason="host-network"}') == 1,
             "skips_total{reason=host-network} moved by 1")
     h.check(delta('sigv4_injector_skips_total{reason="no-annotation"}') == 1,
             "skips_total{reason=no-annotation} moved by 1")
     count = "sigv4_injector_admission_duration_seconds_count"
     first = 'sigv4_injector_admission_duration_seconds_bucket{le="5e-05"}'
-    h.check(delta(count) == 14 and first in after, "duration histogram counts, first bucket 50us")
+    h.check(delta(count) == 16 and first in after, "duration histogram counts, first bucket 50us")
     h.check(after.get("sigv4_injector_ready") == 1, "ready gauge is 1")
 
 
@@ -142,10 +209,13 @@ def main():
     try:
         before = server.metrics()
         check_statuses(server)
+        check_transport(server)
         check_versions(server)
         check_patch_applies(server)
         check_skip_and_annotated(server)
         check_deep_nesting(server)
+        print(f"peak RSS before the chunked bodies: {peak_rss_kib(server)} KiB")
+        check_unbounded_bodies(server)
         check_metrics(before, server.metrics())
         review_line = server.wait_log(r'.*"msg":"review".*"uid":"kubectl".*').group(0)
         fields = json.loads(server.log_text().splitlines()[0])

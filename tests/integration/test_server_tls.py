@@ -2,6 +2,7 @@
 accepted, older versions refused, the service DNS names and IP SANs verify, --self-signed serves,
 and usage errors exit 2."""
 
+import json
 import os
 import socket
 import ssl
@@ -59,10 +60,14 @@ def check_names(server, cafile):
 
 
 def check_self_signed():
-    server = h.Server(["--self-signed"]).wait_ready()
+    server = h.Server(["--self-signed", "--region", "ap-south-1", "--sidecar-mode", "native"])
+    server.wait_ready()
     try:
-        status, _, _ = server.post_review(h.review(h.pod()))
+        status, _, data = server.post_review(h.review(h.pod()))
         h.check(status == 200, "--self-signed serves reviews")
+        patch = json.dumps(h.decode_patch(json.loads(data)))
+        h.check('"ap-south-1"' in patch, "--region overrides the region")
+        h.check('"restartPolicy": "Always"' in patch, "--sidecar-mode native: a native sidecar")
         h.check(server.terminate() == 0, "--self-signed: SIGTERM -> exit 0")
     finally:
         server.kill()

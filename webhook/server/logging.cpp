@@ -25,7 +25,8 @@ std::string text_value(const Json& value) {
   return plain ? text : dump(value);
 }
 
-std::string json_line(std::string_view message, std::initializer_list<LogField> fields) {
+template <class Fields>
+std::string json_line(std::string_view message, const Fields& fields) {
   std::string line = "\"msg\":" + dump(Json(std::string(message)));
   for (const auto& [key, value] : fields) {
     line += ',';
@@ -36,7 +37,8 @@ std::string json_line(std::string_view message, std::initializer_list<LogField> 
   return line;
 }
 
-std::string text_line(std::string_view message, std::initializer_list<LogField> fields) {
+template <class Fields>
+std::string text_line(std::string_view message, const Fields& fields) {
   std::string line(message);
   for (const auto& [key, value] : fields) {
     line += ' ';
@@ -45,6 +47,16 @@ std::string text_line(std::string_view message, std::initializer_list<LogField> 
     line += text_value(value);
   }
   return line;
+}
+
+template <class Fields>
+void write_event(spdlog::level::level_enum level, std::string_view message, const Fields& fields) {
+  if (!spdlog::should_log(level)) {
+    return;
+  }
+  const std::string line = g_format.load() == LogFormat::kJson ? json_line(message, fields)
+                                                               : text_line(message, fields);
+  spdlog::log(level, "{}", line);
 }
 
 }  // namespace
@@ -95,12 +107,12 @@ void flush_logs() { spdlog::default_logger()->flush(); }
 
 void log_event(spdlog::level::level_enum level, std::string_view message,
                std::initializer_list<LogField> fields) {
-  if (!spdlog::should_log(level)) {
-    return;
-  }
-  const std::string line = g_format.load() == LogFormat::kJson ? json_line(message, fields)
-                                                               : text_line(message, fields);
-  spdlog::log(level, "{}", line);
+  write_event(level, message, fields);
+}
+
+void log_event(spdlog::level::level_enum level, std::string_view message,
+               const std::vector<LogField>& fields) {
+  write_event(level, message, fields);
 }
 
 }  // namespace sigv4::server

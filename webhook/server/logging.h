@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "core/json.h"
 
@@ -35,5 +36,9 @@ using LogField = std::pair<std::string_view, Json>;
 // Logs `message` with `fields`: a JSON object per line, or `message key=value ...` as text.
 void log_event(spdlog::level::level_enum level, std::string_view message,
                std::initializer_list<LogField> fields = {});
+
+// The same, for fields assembled at run time.
+void log_event(spdlog::level::level_enum level, std::string_view message,
+               const std::vector<LogField>& fields);
 
 }  // namespace sigv4::server

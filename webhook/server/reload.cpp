@@ -74,7 +74,12 @@ void Reloader::load_initial() {
   if (!config_source_.path.empty()) {
     config_stamp_ = stamp_file(config_source_.path);
   }
-  state_.config.store(config_source_.load());
+  auto config = config_source_.load();
+  log_event(spdlog::level::info, "config loaded",
+            {{"file", config_source_.path.empty() ? "(defaults)" : config_source_.path},
+             {"region", config->region},
+             {"sidecar_mode", std::string(to_string(config->sidecar_mode))}});
+  state_.config.store(std::move(config));
   if (cert_source_) {
     cert_stamp_ = stamp_file(cert_source_->cert_path);
     key_stamp_ = stamp_file(cert_source_->key_path);

@@ -1,119 +1,41 @@
 #include "server/routes.h"
 
-#include <chrono>
+#include <cctype>
 #include <string>
 
-#include "core/errors.h"
-#include "core/mutator.h"
 #include "server/logging.h"
+#include "server/review.h"
 
 namespace sigv4::server {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-constexpr const char* kJson = "application/json";
+using httplib::Request;
+using httplib::Response;
 
-// A Kubernetes-style Status object, so that kubectl-minded readers recognise the error.
-void reply_error(httplib::Response& res, int status, const std::string& message) {
-  Json body = {{"kind", "Status"},       {"apiVersion", "v1"}, {"status", "Failure"},
-               {"message", message},     {"code", status}};
-  res.status = status;
-  res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), kJson);
+// The paths this server knows, and the one method each takes.
+const char* allowed_method(const std::string& path) {
+  if (path == "/mutate" || path == "/mutate/annotated") {
+    return "POST";
+  }
+  if (path == "/healthz" || path == "/readyz") {
+    return "GET";
+  }
+  return nullptr;
 }
 
-std::string_view decision_name(const Mutation& mutation) {
-  if (mutation.denial) {
-    return "deny";
-  }
-  return mutation.decision.inject ? "inject" : "skip";
-}
-
-Result result_of(const Mutation& mutation) {
-  if (mutation.denial) {
-    return Result::kDenied;
-  }
-  return mutation.decision.inject ? Result::kInjected : Result::kSkipped;
-}
-
-void log_review(const ReviewResult& result, Route route, Clock::duration elapsed) {
-  const auto& request = result.request;
-  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
-  Json warnings = Json::array();
-  for (const auto& warning : result.mutation.warnings) {
-    warnings.push_back(warning);
-  }
-  log_event(spdlog::level::info, "review",
-            {{"path", std::string(route_path(route))},
-             {"uid", request.uid},
-             {"namespace", request.namespace_name},
-             {"pod", request.name.empty() ? request.generate_name : request.name},
-             {"decision", std::string(decision_name(result.mutation))},
-             {"reasons", result.mutation.decision.reasons_string()},
-             {"warnings", warnings},
-             {"denial", result.mutation.denial.value_or("")},
-             {"duration_us", micros}});
-  if (log_enabled(spdlog::level::debug) && !result.mutation.patch.empty()) {
-    log_event(spdlog::level::debug, "patch", {{"uid", request.uid}, {"patch", result.mutation.patch}});
-  }
-}
-
-void handle_review(ServerState& state, const JsonLimits& limits, Route route,
-                   const httplib::Request& req, httplib::Response& res) {
-  const auto start = Clock::now();
-  Result outcome = Result::kError;
-  if (!is_json_content_type(req.get_header_value("Content-Type"))) {
-    reply_error(res, 415, "Content-Type must be application/json");
-    state.metrics.count_request(route, Result::kUnsupportedMediaType);
+// 405 for a known path asked with the wrong method, else 404; counted on the webhook paths.
+void refuse(ServerState& state, const Request& req, Response& res) {
+  const char* allow = allowed_method(req.path);
+  if (allow == nullptr) {
+    reply_error(res, 404, "not found");
     return;
   }
-  try {
-    const auto config = state.config.load();
-    ReviewResult result = review_text(req.body, *config, route, limits);
-    res.set_content(result.response.dump(-1, ' ', false, Json::error_handler_t::replace), kJson);
-    outcome = result_of(result.mutation);
-    if (!result.mutation.denial) {
-      state.metrics.count_decision(result.mutation.decision);
-    }
-    log_review(result, route, Clock::now() - start);
-  } catch (const InputError& error) {
-    outcome = Result::kBadRequest;
-    reply_error(res, 400, error.what());
-    log_event(spdlog::level::warn, "bad admission request",
-              {{"path", std::string(route_path(route))}, {"error", error.what()}});
-  } catch (const std::exception& error) {
-    reply_error(res, 500, "internal error");
-    log_event(spdlog::level::err, "review failed",
-              {{"path", std::string(route_path(route))}, {"error", error.what()}});
-  }
-  state.metrics.observe_duration(Clock::now() - start);
-  state.metrics.count_request(route, outcome);
-}
-
-void method_not_allowed(httplib::Response& res, const char* allow) {
   res.set_header("Allow", allow);
-  reply_error(res, 405, std::string("method not allowed; use ") + allow);
-}
-
-// Registers 405 answers for the methods a path does not take.
-void refuse_other_methods(httplib::Server& server, const std::string& path, bool is_post,
-                          ServerState& state) {
-  const char* allow = is_post ? "POST" : "GET";
-  auto refuse = [&state, allow, path](const httplib::Request&, httplib::Response& res) {
-    method_not_allowed(res, allow);
-    if (path.rfind("/mutate", 0) == 0) {
-      state.metrics.count_request(path == "/mutate" ? Route::kMutate : Route::kMutateAnnotated,
-                                  Result::kMethodNotAllowed);
-    }
-  };
-  if (is_post) {
-    server.Get(path, refuse);
-  } else {
-    server.Post(path, refuse);
+  reply_error(res, 405, "method not allowed; use " + std::string(allow));
+  if (req.path == "/mutate" || req.path == "/mutate/annotated") {
+    state.metrics.count_request(req.path == "/mutate" ? Route::kMutate : Route::kMutateAnnotated,
+                                Result::kMethodNotAllowed);
   }
-  server.Put(path, refuse);
-  server.Patch(path, refuse);
-  server.Delete(path, refuse);
-  server.Options(path, refuse);
 }
 
 std::string error_message(int status) {
@@ -133,23 +55,54 @@ std::string error_message(int status) {
   }
 }
 
-// Fills the body of statuses cpp-httplib produces itself, and counts 413 on the webhook paths.
-httplib::Server::HandlerResponse on_error(ServerState& state, const httplib::Request& req,
-                                          httplib::Response& res) {
-  if (res.status == 413 && (req.path == "/mutate" || req.path == "/mutate/annotated")) {
-    state.metrics.count_request(req.path == "/mutate" ? Route::kMutate : Route::kMutateAnnotated,
-                                Result::kTooLarge);
-    log_event(spdlog::level::warn, "request body too large", {{"path", req.path}});
-  }
+// Gives the statuses cpp-httplib produces itself a Status body like ours.
+httplib::Server::HandlerResponse fill_error_body(const Request&, Response& res) {
   if (res.body.empty()) {
     reply_error(res, res.status, error_message(res.status));
   }
   return httplib::Server::HandlerResponse::Handled;
 }
 
-void handle_health(const httplib::Request&, httplib::Response& res) {
-  res.set_content("ok\n", "text/plain");
+// GET, HEAD and OPTIONS have no bounded body reader in cpp-httplib 0.11 and would buffer a
+// chunked body whole: refuse such bodies before they are read, and close the connection.
+httplib::Server::HandlerResponse refuse_unbounded_body(const Request& req, Response& res) {
+  const bool reader_method = req.method == "POST" || req.method == "PUT" ||
+                             req.method == "PATCH" || req.method == "DELETE";
+  if (reader_method || !req.has_header("Transfer-Encoding")) {
+    return httplib::Server::HandlerResponse::Unhandled;
+  }
+  res.set_header("Connection", "close");
+  reply_error(res, 400, "unexpected request body");
+  return httplib::Server::HandlerResponse::Handled;
 }
+
+// The metrics endpoint takes no bodies at all.
+httplib::Server::HandlerResponse refuse_chunked_body(const Request& req, Response& res) {
+  if (!req.has_header("Transfer-Encoding")) {
+    return httplib::Server::HandlerResponse::Unhandled;
+  }
+  res.set_header("Connection", "close");
+  reply_error(res, 400, "unexpected request body");
+  return httplib::Server::HandlerResponse::Handled;
+}
+
+void install_refusals(httplib::Server& server, ServerState& state, std::size_t max_body_bytes) {
+  auto drain_and_refuse = [&state, max_body_bytes](const Request& req, Response& res,
+                                                   const httplib::ContentReader& reader) {
+    drain_body(reader, max_body_bytes);
+    refuse(state, req, res);
+  };
+  auto plain_refuse = [&state](const Request& req, Response& res) { refuse(state, req, res); };
+  server.Get("/mutate", plain_refuse);
+  server.Get("/mutate/annotated", plain_refuse);
+  server.Post(".*", drain_and_refuse);
+  server.Put(".*", drain_and_refuse);
+  server.Patch(".*", drain_and_refuse);
+  server.Delete(".*", drain_and_refuse);
+  server.Options(".*", plain_refuse);
+}
+
+void handle_health(const Request&, Response& res) { res.set_content("ok\n", "text/plain"); }
 
 }  // namespace
 
@@ -171,16 +124,18 @@ bool is_json_content_type(std::string_view content_type) {
   return true;
 }
 
-void install_webhook_routes(httplib::Server& server, ServerState& state, const JsonLimits& limits) {
+void install_webhook_routes(httplib::Server& server, ServerState& state, const JsonLimits& limits,
+                            std::size_t max_body_bytes) {
+  // cpp-httplib dispatches to the first matching pattern: the webhook paths go first.
   for (Route route : {Route::kMutate, Route::kMutateAnnotated}) {
-    const std::string path(route_path(route));
-    server.Post(path, [&state, limits, route](const httplib::Request& req, httplib::Response& res) {
-      handle_review(state, limits, route, req, res);
-    });
-    refuse_other_methods(server, path, true, state);
+    const ReviewRoute review{&state, route, limits, max_body_bytes};
+    server.Post(std::string(route_path(route)),
+                [review](const Request& req, Response& res, const httplib::ContentReader& reader) {
+                  serve_review(review, req, res, reader);
+                });
   }
   server.Get("/healthz", handle_health);
-  server.Get("/readyz", [&state](const httplib::Request&, httplib::Response& res) {
+  server.Get("/readyz", [&state](const Request&, Response& res) {
     if (state.ready()) {
       res.set_content("ok\n", "text/plain");
     } else {
@@ -188,19 +143,17 @@ void install_webhook_routes(httplib::Server& server, ServerState& state, const J
       res.set_content("not ready\n", "text/plain");
     }
   });
-  refuse_other_methods(server, "/healthz", false, state);
-  refuse_other_methods(server, "/readyz", false, state);
-  server.set_error_handler(httplib::Server::HandlerWithResponse(
-      [&state](const httplib::Request& req, httplib::Response& res) {
-        return on_error(state, req, res);
-      }));
+  install_refusals(server, state, max_body_bytes);
+  server.set_pre_routing_handler(refuse_unbounded_body);
+  server.set_error_handler(httplib::Server::HandlerWithResponse(fill_error_body));
 }
 
 void install_metrics_routes(httplib::Server& server, ServerState& state) {
-  server.Get("/metrics", [&state](const httplib::Request&, httplib::Response& res) {
+  server.Get("/metrics", [&state](const Request&, Response& res) {
     res.set_content(state.metrics.render(state.ready()), "text/plain; version=0.0.4; charset=utf-8");
   });
   server.Get("/healthz", handle_health);
+  server.set_pre_routing_handler(refuse_chunked_body);
 }
 
 }  // namespace sigv4::server

@@ -2,15 +2,19 @@
 
 #include <httplib.h>
 
+#include <cstddef>
+#include <string_view>
+
 #include "core/admission.h"
 #include "server/state.h"
 
 namespace sigv4::server {
 
 // Installs the webhook's routes on `server`: POST /mutate and /mutate/annotated, GET /healthz and
-// /readyz, 405 for other methods on those paths, and JSON bodies for every error status
-// (400, 404, 413, 415, 500). The server's payload limit must be set separately (it makes 413).
-void install_webhook_routes(httplib::Server& server, ServerState& state, const JsonLimits& limits);
+// /readyz, 405 for other methods on those paths, 404 elsewhere, and JSON bodies for every error
+// status. Request bodies are held to `max_body_bytes` whatever their framing.
+void install_webhook_routes(httplib::Server& server, ServerState& state, const JsonLimits& limits,
+                            std::size_t max_body_bytes);
 
 // Installs GET /metrics (Prometheus text format) and GET /healthz on the metrics server.
 void install_metrics_routes(httplib::Server& server, ServerState& state);

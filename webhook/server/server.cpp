@@ -186,7 +186,7 @@ int serve(const ServeOptions& options) {
   }
   tune_webhook_server(webhook, options);
   tune_metrics_server(metrics);
-  install_webhook_routes(webhook, state, options.json_limits);
+  install_webhook_routes(webhook, state, options.json_limits, options.max_body_bytes);
   install_metrics_routes(metrics, state);
 
   ListenAddress bound = options.listen;

@@ -1,0 +1,156 @@
+#include "server/review.h"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/errors.h"
+#include "core/mutator.h"
+#include "server/logging.h"
+#include "server/routes.h"
+
+namespace sigv4::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string_view decision_name(const Mutation& mutation) {
+  if (mutation.denial) {
+    return "deny";
+  }
+  return mutation.decision.inject ? "inject" : "skip";
+}
+
+Result result_of(const Mutation& mutation) {
+  if (mutation.denial) {
+    return Result::kDenied;
+  }
+  return mutation.decision.inject ? Result::kInjected : Result::kSkipped;
+}
+
+void log_review(const ReviewResult& result, Route route, Clock::duration elapsed) {
+  const auto& request = result.request;
+  const auto& mutation = result.mutation;
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
+  std::vector<LogField> fields = {
+      {"path", std::string(route_path(route))},
+      {"uid", request.uid},
+      {"namespace", request.namespace_name},
+      {"pod", request.name.empty() ? request.generate_name : request.name},
+      {"decision", std::string(decision_name(mutation))},
+      {"reasons", mutation.decision.reasons_string()},
+      {"duration_us", micros}};
+  if (!mutation.warnings.empty()) {
+    fields.emplace_back("warnings", Json(mutation.warnings));
+  }
+  if (mutation.denial) {
+    fields.emplace_back("denial", *mutation.denial);
+  }
+  log_event(spdlog::level::info, "review", fields);
+  if (log_enabled(spdlog::level::debug) && !mutation.patch.empty()) {
+    log_event(spdlog::level::debug, "patch", {{"uid", request.uid}, {"patch", mutation.patch}});
+  }
+}
+
+// Reviews a complete JSON body; returns the result label.
+Result review_body(const ReviewRoute& route, const std::string& body, httplib::Response& res,
+                   Clock::time_point start) {
+  const std::string path(route_path(route.route));
+  try {
+    const auto config = route.state->config.load();
+    ReviewResult result = review_text(body, *config, route.route, route.json_limits);
+    res.set_content(result.response.dump(-1, ' ', false, Json::error_handler_t::replace),
+                    "application/json");
+    if (!result.mutation.denial) {
+      route.state->metrics.count_decision(result.mutation.decision);
+    }
+    log_review(result, route.route, Clock::now() - start);
+    return result_of(result.mutation);
+  } catch (const InputError& error) {
+    reply_error(res, 400, error.what());
+    log_event(spdlog::level::warn, "bad admission request", {{"path", path}, {"error", error.what()}});
+    return Result::kBadRequest;
+  } catch (const std::exception& error) {
+    reply_error(res, 500, "internal error");
+    log_event(spdlog::level::err, "review failed", {{"path", path}, {"error", error.what()}});
+    return Result::kError;
+  }
+}
+
+// Reads the body and checks its type; returns false (with the error answered) when either is bad.
+bool accept_body(const ReviewRoute& route, const httplib::Request& req, httplib::Response& res,
+                 const httplib::ContentReader& reader, std::string& body) {
+  Metrics& metrics = route.state->metrics;
+  const BodyRead read = read_body(reader, route.max_body_bytes, body);
+  // cpp-httplib answers an over-long Content-Length itself (draining it) with 413.
+  if (read == BodyRead::kTooLarge || res.status == 413) {
+    reply_error(res, 413, "request body larger than " + std::to_string(route.max_body_bytes) +
+                              " bytes");
+    metrics.count_request(route.route, Result::kTooLarge);
+    log_event(spdlog::level::warn, "request body too large", {{"path", req.path}});
+    return false;
+  }
+  if (read == BodyRead::kBroken) {
+    reply_error(res, 400, "could not read the request body");
+    metrics.count_request(route.route, Result::kBadRequest);
+    return false;
+  }
+  if (!is_json_content_type(req.get_header_value("Content-Type"))) {
+    reply_error(res, 415, "Content-Type must be application/json");
+    metrics.count_request(route.route, Result::kUnsupportedMediaType);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+BodyRead read_body(const httplib::ContentReader& reader, std::size_t max_bytes, std::string& body) {
+  constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
+  const std::size_t drain_limit = max_bytes > kMax / 4 ? kMax : max_bytes * 4;
+  std::size_t seen = 0;
+  const bool complete = reader([&](const char* data, std::size_t size) {
+    seen = size > kMax - seen ? kMax : seen + size;
+    if (seen <= max_bytes) {
+      body.append(data, size);
+      return true;
+    }
+    std::string().swap(body);  // over the limit: keep nothing, just drain
+    return seen <= drain_limit;
+  });
+  if (seen > max_bytes) {
+    return BodyRead::kTooLarge;
+  }
+  return complete ? BodyRead::kComplete : BodyRead::kBroken;
+}
+
+bool drain_body(const httplib::ContentReader& reader, std::size_t limit) {
+  std::size_t seen = 0;
+  return reader([&](const char*, std::size_t size) {
+    seen += std::min(size, limit + 1);
+    return seen <= limit;
+  });
+}
+
+void serve_review(const ReviewRoute& route, const httplib::Request& req, httplib::Response& res,
+                  const httplib::ContentReader& reader) {
+  std::string body;
+  if (!accept_body(route, req, res, reader, body)) {
+    return;
+  }
+  const auto start = Clock::now();
+  const Result result = review_body(route, body, res, start);
+  route.state->metrics.observe_duration(Clock::now() - start);
+  route.state->metrics.count_request(route.route, result);
+}
+
+void reply_error(httplib::Response& res, int status, const std::string& message) {
+  Json body = {{"kind", "Status"},   {"apiVersion", "v1"}, {"status", "Failure"},
+               {"message", message}, {"code", status}};
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+}
+
+}  // namespace sigv4::server

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <httplib.h>
+
+#include <cstddef>
+#include <string>
+
+#include "core/admission.h"
+#include "core/decision.h"
+#include "server/state.h"
+
+namespace sigv4::server {
+
+// One webhook path and the limits its requests are held to.
+struct ReviewRoute {
+  ServerState* state = nullptr;
+  Route route = Route::kMutate;
+  JsonLimits json_limits;
+  std::size_t max_body_bytes = std::size_t{4} << 20;
+};
+
+enum class BodyRead { kComplete, kTooLarge, kBroken };
+
+// Reads a request body through `reader`, keeping at most `max_bytes`. A longer body is drained
+// without being stored, up to a bound (so a keep-alive connection stays in sync), and reported
+// kTooLarge; cpp-httplib 0.11 applies its own payload limit to Content-Length bodies only.
+BodyRead read_body(const httplib::ContentReader& reader, std::size_t max_bytes, std::string& body);
+
+// Reads and discards a request body of up to `limit` bytes; returns false when it was longer or
+// could not be read (the connection then cannot be reused).
+bool drain_body(const httplib::ContentReader& reader, std::size_t limit);
+
+// Answers one POST to a webhook path: 413 over the size limit, 415 for a non-JSON content type,
+// 400 for a malformed review, 500 for an internal failure, else 200 with the AdmissionReview
+// response. Logs one line per review and counts it.
+void serve_review(const ReviewRoute& route, const httplib::Request& req, httplib::Response& res,
+                  const httplib::ContentReader& reader);
+
+// Sets a Kubernetes-style Status body (`message`, `code`) and the status code.
+void reply_error(httplib::Response& res, int status, const std::string& message);
+
+}  // namespace sigv4::server
