@@ -207,6 +207,26 @@ def deployment(env):
         assert_injected(pod)
 
 
+def job_legacy_mode(env):
+    """A Job's pod (created by the job controller) in legacy mode is skipped: a regular sidecar
+    would keep it from ever completing (reason job-legacy-mode)."""
+    name = env.name("job")
+    skips = lambda: env.wh.metric("sigv4_injector_skips_total", 'reason="job-legacy-mode"')  # noqa: E731
+    before = skips()
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
+           "spec": {"template": {"spec": dict(pod_manifest("x")["spec"], restartPolicy="Never")}}}
+    env.cp.kubectl("create", "-n", LABELED_NS, "-f", "-", input=json.dumps(job))
+
+    def job_pod():
+        pods = env.cp.kubectl_json("get", "pods", "-n", LABELED_NS, "-l",
+                                   f"batch.kubernetes.io/job-name={name}")["items"]
+        return pods[0] if pods else None
+    pod = wait_until(f"the job controller to create the pod of job {name}", job_pod, 60)
+    assert_not_injected(pod)
+    wait_until("sigv4_injector_skips_total{reason=\"job-legacy-mode\"} to count the pod",
+               lambda: skips() > before, 5)
+
+
 def pod_label_opt_in(env):
     r = env.create_pod(PLAIN_NS, env.name("pod-label"), labels={LABEL: "enabled"})
     assert_injected(json.loads(r.stdout))
@@ -443,6 +463,7 @@ SCENARIOS = [
     ("chart-webhook-configuration-registered", registered),
     ("namespace-label-injects-pod", namespace_label),
     ("deployment-replicaset-pods-injected", deployment),
+    ("job-pod-legacy-mode-skipped", job_legacy_mode),
     ("pod-label-opt-in-unlabeled-namespace", pod_label_opt_in),
     ("pod-opt-out-not-injected-not-called", pod_opt_out),
     ("unlabeled-namespace-not-called", unlabeled_namespace),

@@ -73,17 +73,22 @@ class Webhook:
         self.proc = None
         return code
 
-    def requests_total(self):
-        """Sum of sigv4_injector_admission_requests_total over all label sets."""
+    def metric(self, name, label=""):
+        """Sum of the samples of metric `name` whose label set contains `label` (e.g.
+        'reason="host-network"'), from /metrics."""
         with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics",
                                     timeout=5) as r:
             text = r.read().decode()
         total = 0.0
         for line in text.splitlines():
-            m = re.match(r"sigv4_injector_admission_requests_total(\{[^}]*\})?\s+(\S+)", line)
-            if m:
+            m = re.match(rf"{name}(\{{[^}}]*\}})?\s+(\S+)", line)
+            if m and label in (m.group(1) or ""):
                 total += float(m.group(2))
         return total
+
+    def requests_total(self):
+        """Sum of sigv4_injector_admission_requests_total over all label sets."""
+        return self.metric("sigv4_injector_admission_requests_total")
 
     def diagnostics(self):
         return self.proc.tail(40) if self.proc else ""
