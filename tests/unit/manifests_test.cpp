@@ -28,7 +28,8 @@ r: 09
 s: 9223372036854775808
 t: 1.
 u: 0b101
-)", "t.yaml");
+)",
+                             "t.yaml");
   REQUIRE(docs.size() == 1);
   const Json& d = docs[0];
   CHECK(d["a"] == 1);
@@ -145,8 +146,8 @@ TEST_CASE("other kinds and incomplete workloads have no pod template", "[manifes
   std::string pointer;
   CHECK_FALSE(pod_template_pointer(Json{{"kind", "Service"}}, pointer));
   CHECK_FALSE(pod_template_pointer(Json{{"kind", "Deployment"}}, pointer));
-  CHECK_FALSE(pod_template_pointer(Json{{"kind", "Deployment"}, {"spec", {{"template", 3}}}},
-                                   pointer));
+  CHECK_FALSE(
+      pod_template_pointer(Json{{"kind", "Deployment"}, {"spec", {{"template", 3}}}}, pointer));
   CHECK_FALSE(pod_template_pointer(Json::array(), pointer));
   CHECK_FALSE(pod_template_pointer(Json{{"kind", 5}}, pointer));
 }

@@ -85,8 +85,8 @@ TEST_CASE("a review is answered in its own version with an applicable patch", "[
 TEST_CASE("skips answer allowed without a patch, with warnings where surprising", "[mutator]") {
   Json pod = test::make_pod();
   pod["spec"]["hostNetwork"] = true;
-  ReviewResult r = review(make_review("admission.k8s.io/v1", pod), default_config(),
-                          Route::kMutate);
+  ReviewResult r =
+      review(make_review("admission.k8s.io/v1", pod), default_config(), Route::kMutate);
   CHECK(r.response["response"]["allowed"] == true);
   CHECK_FALSE(r.response["response"].contains("patch"));
   REQUIRE(r.response["response"]["warnings"].size() == 1);
@@ -102,8 +102,8 @@ TEST_CASE("skips answer allowed without a patch, with warnings where surprising"
 TEST_CASE("an invalid override denies the pod naming the annotation and value", "[mutator]") {
   Json pod = test::make_pod();
   pod["metadata"]["annotations"] = {{"sigv4-injector.io/proxy-port", "99999"}};
-  ReviewResult r = review(make_review("admission.k8s.io/v1", pod), default_config(),
-                          Route::kMutate);
+  ReviewResult r =
+      review(make_review("admission.k8s.io/v1", pod), default_config(), Route::kMutate);
   const Json& resp = r.response["response"];
   CHECK(resp["allowed"] == false);
   CHECK(resp["status"]["code"] == 400);
@@ -118,8 +118,8 @@ TEST_CASE("an opted-out pod with a bad override is not denied", "[mutator]") {
   Json pod = test::make_pod();
   pod["metadata"]["annotations"] = {{"sigv4-injector.io/proxy-port", "99999"},
                                     {"sigv4-injector.io/inject", "disabled"}};
-  ReviewResult r = review(make_review("admission.k8s.io/v1", pod), default_config(),
-                          Route::kMutate);
+  ReviewResult r =
+      review(make_review("admission.k8s.io/v1", pod), default_config(), Route::kMutate);
   CHECK(r.response["response"]["allowed"] == true);
 }
 
@@ -134,12 +134,11 @@ TEST_CASE("an app container on the proxy port gets a warning", "[mutator]") {
 }
 
 TEST_CASE("malformed reviews are refused with the field named", "[admission]") {
-  CHECK(review_error("{") .find("malformed JSON") != std::string::npos);
+  CHECK(review_error("{").find("malformed JSON") != std::string::npos);
   CHECK(review_error("[]").rfind("body", 0) == 0);
   CHECK(review_error(R"({"apiVersion":"v1","kind":"AdmissionReview"})").rfind("apiVersion", 0) ==
         0);
-  CHECK(review_error(R"({"apiVersion":"admission.k8s.io/v1","kind":"Pod"})").rfind("kind", 0) ==
-        0);
+  CHECK(review_error(R"({"apiVersion":"admission.k8s.io/v1","kind":"Pod"})").rfind("kind", 0) == 0);
   CHECK(review_error(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})")
             .rfind("request", 0) == 0);
   CHECK(review_error(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",

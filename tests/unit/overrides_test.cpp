@@ -35,8 +35,7 @@ TEST_CASE("good override values take effect", "[overrides]") {
   CHECK(with("sigv4-injector.io/include-ports", "80").init.include_ports == std::vector<int>{80});
   CHECK(with("sigv4-injector.io/sidecar-mode", "native").sidecar_mode == SidecarMode::kNative);
   CHECK(with("sigv4-injector.io/cpu-request", "50m").proxy.resources.cpu_request == "50m");
-  CHECK(with("sigv4-injector.io/memory-request", "64Mi").proxy.resources.memory_request ==
-        "64Mi");
+  CHECK(with("sigv4-injector.io/memory-request", "64Mi").proxy.resources.memory_request == "64Mi");
   CHECK(with("sigv4-injector.io/cpu-limit", "1").proxy.resources.cpu_limit == "1");
   CHECK(with("sigv4-injector.io/memory-limit", "1Gi").proxy.resources.memory_limit == "1Gi");
   Config off = with("sigv4-injector.io/log-level", "off");
@@ -84,7 +83,7 @@ TEST_CASE("bad override values name the annotation and the value", "[overrides]"
       {"sigv4-injector.io/cpu-request", "lots"},
       {"sigv4-injector.io/memory-limit", "-1Gi"},
       {"sigv4-injector.io/memory-request", "0"},
-      {"sigv4-injector.io/cpu-request", "2"},  // above the default 500m limit
+      {"sigv4-injector.io/cpu-request", "2"},     // above the default 500m limit
       {"sigv4-injector.io/regoin", "us-west-2"},  // typo: unknown key
       {"sidecar.aws.signing-proxy/unsigned-payload", "maybe"},
       {"sidecar.aws.signing-proxy/upstream-url-scheme", "gopher"},

@@ -62,8 +62,7 @@ TEST_CASE("JSON pointer escaping replaces ~ before /", "[patch]") {
   CHECK(escape_json_pointer("") == "");
 }
 
-TEST_CASE("legacy mode: iptables-init last among init containers, proxy after the app",
-          "[patch]") {
+TEST_CASE("legacy mode: iptables-init last among init containers, proxy after the app", "[patch]") {
   Json pod = test::make_pod();
   SECTION("no init containers: the array is created") {
     Json out = inject(pod);
@@ -82,8 +81,7 @@ TEST_CASE("native mode: iptables-init then sigv4proxy first", "[patch]") {
   Json pod = test::make_pod();
   SECTION("no init containers") {
     Json out = inject(pod, SidecarMode::kNative);
-    CHECK(names(out, "initContainers") ==
-          std::vector<std::string>{"iptables-init", "sigv4proxy"});
+    CHECK(names(out, "initContainers") == std::vector<std::string>{"iptables-init", "sigv4proxy"});
     CHECK(names(out, "containers") == std::vector<std::string>{"app"});
     CHECK(out["spec"]["initContainers"][1]["restartPolicy"] == "Always");
   }

@@ -76,10 +76,10 @@ TEST_CASE("the proxy container is hardened and carries the workshop args", "[spe
   Json pod = test::make_pod();
   Json proxy = proxy_container(default_config(), pod);
   CHECK(proxy["name"] == "sigv4proxy");
-  CHECK(proxy["args"] == Json::array({"--name", "vpc-lattice-svcs", "--region", "us-west-2",
-                                      "--upstream-url-scheme", "http", "--unsigned-payload",
-                                      "--log-failed-requests", "-v", "--log-signing-process",
-                                      "--port", ":8080"}));
+  CHECK(proxy["args"] ==
+        Json::array({"--name", "vpc-lattice-svcs", "--region", "us-west-2", "--upstream-url-scheme",
+                     "http", "--unsigned-payload", "--log-failed-requests", "-v",
+                     "--log-signing-process", "--port", ":8080"}));
   CHECK(proxy["ports"][0] == Json{{"name", "proxy"}, {"containerPort", 8080}, {"protocol", "TCP"}});
   CHECK(proxy["env"][0] == Json{{"name", "AWS_REGION"}, {"value", "us-west-2"}});
   const Json& sc = proxy["securityContext"];

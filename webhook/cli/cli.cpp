@@ -7,7 +7,8 @@
 namespace sigv4::cli {
 namespace {
 
-constexpr const char* kUsage = R"(sigv4-injector: injects the AWS SigV4 signing proxy into Kubernetes pods
+constexpr const char* kUsage =
+    R"(sigv4-injector: injects the AWS SigV4 signing proxy into Kubernetes pods
 
 Usage: sigv4-injector <command> [flags]
 
@@ -54,8 +55,10 @@ int run(int argc, char** argv) {
     std::string_view name;
     int (*run)(const std::vector<std::string>&);
   };
-  constexpr Entry kCommands[] = {{"serve", run_serve},   {"inject", run_inject},
-                                 {"patch", run_patch},   {"certs", run_certs},
+  constexpr Entry kCommands[] = {{"serve", run_serve},
+                                 {"inject", run_inject},
+                                 {"patch", run_patch},
+                                 {"certs", run_certs},
                                  {"version", run_version}};
   for (const auto& entry : kCommands) {
     if (entry.name == command) {

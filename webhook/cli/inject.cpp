@@ -95,8 +95,7 @@ int guarded(const char* command, const char* usage, Body body) {
 
 int run_inject(const std::vector<std::string>& raw) {
   return guarded("inject", kInjectUsage, [&] {
-    Args args(raw, {"filename", "config", "output", "sidecar-mode", "region"}, {"help"},
-              kAliases);
+    Args args(raw, {"filename", "config", "output", "sidecar-mode", "region"}, {"help"}, kAliases);
     if (args.has("help")) {
       std::cout << kInjectUsage;
       return kExitOk;
@@ -121,8 +120,8 @@ int run_inject(const std::vector<std::string>& raw) {
         std::cerr << "  warning: " << warning << "\n";
       }
     }
-    Format format = output ? (*output == "json" ? Format::kJson : Format::kYaml)
-                           : detect_format(text);
+    Format format =
+        output ? (*output == "json" ? Format::kJson : Format::kYaml) : detect_format(text);
     std::cout << write_documents(docs, format);
     return kExitOk;
   });

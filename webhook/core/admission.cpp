@@ -23,10 +23,9 @@ void prescan(std::string_view text, const JsonLimits& limits, std::string_view w
       } else if (c == '"') {
         in_string = false;
         if (i - string_start > limits.max_string_bytes) {
-          throw InputError(std::string(what), "a string at byte " + std::to_string(string_start) +
-                                                  " is longer than " +
-                                                  std::to_string(limits.max_string_bytes) +
-                                                  " bytes");
+          throw InputError(std::string(what),
+                           "a string at byte " + std::to_string(string_start) + " is longer than " +
+                               std::to_string(limits.max_string_bytes) + " bytes");
         }
       }
       continue;
@@ -56,8 +55,8 @@ const Json& require(const Json& obj, std::string_view key, std::string_view path
     throw InputError(std::string(path), "missing");
   }
   if (value.type() != type) {
-    throw InputError(std::string(path), std::string("expected ") + type_name + ", got " +
-                                            value.type_name());
+    throw InputError(std::string(path),
+                     std::string("expected ") + type_name + ", got " + value.type_name());
   }
   return value;
 }
@@ -87,14 +86,15 @@ Json parse_json_limited(std::string_view text, const JsonLimits& limits, std::st
 
 AdmissionRequest parse_admission_review(const Json& review) {
   if (!review.is_object()) {
-    throw InputError("body", std::string("expected an AdmissionReview object, got ") +
-                                 review.type_name());
+    throw InputError("body",
+                     std::string("expected an AdmissionReview object, got ") + review.type_name());
   }
   AdmissionRequest r;
   r.api_version = optional_string(review, "apiVersion", "apiVersion");
   if (r.api_version != kV1 && r.api_version != kV1beta1) {
-    throw InputError("apiVersion", "expected admission.k8s.io/v1 or admission.k8s.io/v1beta1, got \"" +
-                                       r.api_version + "\"");
+    throw InputError(
+        "apiVersion",
+        "expected admission.k8s.io/v1 or admission.k8s.io/v1beta1, got \"" + r.api_version + "\"");
   }
   std::string kind = optional_string(review, "kind", "kind");
   if (kind != "AdmissionReview") {
@@ -118,8 +118,7 @@ AdmissionRequest parse_admission_review(const Json& review) {
   const Json& object = field(request, "object");
   if (!object.is_null()) {
     if (!object.is_object()) {
-      throw InputError("request.object",
-                       std::string("expected object, got ") + object.type_name());
+      throw InputError("request.object", std::string("expected object, got ") + object.type_name());
     }
     r.object = &object;
     const Json& metadata = field(object, "metadata");

@@ -13,7 +13,8 @@ namespace sigv4 {
 namespace {
 
 // Reads one YAML mapping, dispatching each key to a handler; unknown keys are errors.
-using KeyHandlers = std::map<std::string, std::function<void(const YAML::Node&, const std::string&)>>;
+using KeyHandlers =
+    std::map<std::string, std::function<void(const YAML::Node&, const std::string&)>>;
 
 std::string join_path(const std::string& prefix, const std::string& key) {
   return prefix.empty() ? key : prefix + "." + key;
@@ -152,8 +153,7 @@ void read_proxy(const YAML::Node& node, const std::string& path, ProxyConfig& p)
         [&](const YAML::Node& n, const std::string& k) { p.extra_args = strings(n, k); }},
        {"roleArn", [&](const YAML::Node& n, const std::string& k) { p.role_arn = scalar(n, k); }},
        {"host", [&](const YAML::Node& n, const std::string& k) { p.host = scalar(n, k); }},
-       {"signHost",
-        [&](const YAML::Node& n, const std::string& k) { p.sign_host = scalar(n, k); }},
+       {"signHost", [&](const YAML::Node& n, const std::string& k) { p.sign_host = scalar(n, k); }},
        {"resources",
         [&](const YAML::Node& n, const std::string& k) { read_resources(n, k, p.resources); }}});
 }
@@ -245,8 +245,8 @@ Config load_config(std::string_view yaml_text) {
   try {
     root = YAML::Load(std::string(yaml_text));
   } catch (const YAML::Exception& e) {
-    throw InputError("config", "not valid YAML: line " + std::to_string(e.mark.line + 1) + ": " +
-                                   e.msg);
+    throw InputError("config",
+                     "not valid YAML: line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
   try {
     read_config(root, config);

@@ -37,10 +37,11 @@ void inject_document(Json& doc, const Config& config, const std::string& where,
   request.pod = &pod;
   // Templates carry no ownerReferences: the workload kind says who will own the pods.
   request.owner_kind = (kind == "Job" || kind == "CronJob") ? "Job" : "";
-  InjectReport report{where + " (" + describe(doc) + ")", mutate_pod(request, config, Route::kMutate)};
+  InjectReport report{where + " (" + describe(doc) + ")",
+                      mutate_pod(request, config, Route::kMutate)};
   if (report.mutation.denial) {
-    std::string field_path = pointer.empty() ? "metadata.annotations"
-                                             : pointer.substr(1) + "/metadata/annotations";
+    std::string field_path =
+        pointer.empty() ? "metadata.annotations" : pointer.substr(1) + "/metadata/annotations";
     throw InputError(report.where + ": " + field_path, *report.mutation.denial);
   }
   if (!report.mutation.patch.empty()) {
@@ -55,8 +56,8 @@ std::vector<InjectReport> inject_documents(std::vector<Json>& documents, const C
                                            std::string_view source) {
   std::vector<InjectReport> reports;
   for (std::size_t i = 0; i < documents.size(); ++i) {
-    inject_document(documents[i], config,
-                    std::string(source) + ": document " + std::to_string(i), reports);
+    inject_document(documents[i], config, std::string(source) + ": document " + std::to_string(i),
+                    reports);
   }
   return reports;
 }

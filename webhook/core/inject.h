@@ -12,8 +12,8 @@ namespace sigv4 {
 
 // What happened to one pod (template) of a manifest.
 struct InjectReport {
-  std::string where;   // "deploy.yaml: document 1 items[0] (Deployment app1/web)"
-  Mutation mutation;   // decision, warnings (patch already applied)
+  std::string where;  // "deploy.yaml: document 1 items[0] (Deployment app1/web)"
+  Mutation mutation;  // decision, warnings (patch already applied)
 };
 
 // Injects, in place, into every Pod and workload pod template of `documents` (recursing into

@@ -5,10 +5,10 @@
 #include <array>
 #include <cctype>
 #include <charconv>
-#include <limits>
-#include <optional>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
+#include <optional>
 
 #include "errors.h"
 
@@ -20,10 +20,10 @@ constexpr std::size_t kMaxNodes = 2'000'000;
 constexpr std::size_t kMaxDepth = 512;
 
 // Plain scalars resolve as kubectl's YAML library does (YAML 1.1 booleans and nulls).
-constexpr std::array<std::string_view, 11> kTrue = {"y", "Y", "yes", "Yes", "YES", "true",
-                                                     "True", "TRUE", "on", "On", "ON"};
-constexpr std::array<std::string_view, 11> kFalse = {"n", "N", "no", "No", "NO", "false",
-                                                      "False", "FALSE", "off", "Off", "OFF"};
+constexpr std::array<std::string_view, 11> kTrue = {"y",    "Y",    "yes", "Yes", "YES", "true",
+                                                    "True", "TRUE", "on",  "On",  "ON"};
+constexpr std::array<std::string_view, 11> kFalse = {"n",     "N",     "no",  "No",  "NO", "false",
+                                                     "False", "FALSE", "off", "Off", "OFF"};
 constexpr std::array<std::string_view, 5> kNull = {"", "~", "null", "Null", "NULL"};
 
 template <std::size_t N>
@@ -167,8 +167,8 @@ struct Converter {
 
   Json convert(const YAML::Node& node, const std::string& path, std::size_t depth) {
     if (++nodes > kMaxNodes) {
-      throw InputError(source, "more than " + std::to_string(kMaxNodes) +
-                                   " values (alias expansion?)");
+      throw InputError(source,
+                       "more than " + std::to_string(kMaxNodes) + " values (alias expansion?)");
     }
     if (depth > kMaxDepth) {
       throw InputError(source + ": " + path, "nested deeper than " + std::to_string(kMaxDepth));
@@ -298,8 +298,8 @@ std::vector<Json> read_documents(std::string_view text, std::string_view source)
     try {
       docs.push_back(Json::parse(text.begin(), text.end()));
     } catch (const Json::exception& e) {
-      throw InputError(std::string(source) + ": document 0", std::string("malformed JSON: ") +
-                                                                e.what());
+      throw InputError(std::string(source) + ": document 0",
+                       std::string("malformed JSON: ") + e.what());
     }
     return docs;
   }

@@ -38,9 +38,8 @@ void port_conflict_warnings(const Json& pod, const Config& settings, Mutation& m
     for (const auto& p : ports) {
       const Json& port = field(p, "containerPort");
       if (port.is_number_integer() && port.get<int64_t>() == settings.proxy.port) {
-        m.warnings.push_back("sigv4-injector: container \"" +
-                             std::string(string_field(c, "name")) + "\" declares port " +
-                             std::to_string(settings.proxy.port) +
+        m.warnings.push_back("sigv4-injector: container \"" + std::string(string_field(c, "name")) +
+                             "\" declares port " + std::to_string(settings.proxy.port) +
                              ", the signing proxy's port; set sigv4-injector.io/proxy-port");
       }
     }

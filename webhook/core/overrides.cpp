@@ -137,14 +137,10 @@ const std::array<Override, 19> kOverrides = {{
        c.proxy.uid = *uid;
      }},
     {"cidrs", set_cidrs},
-    {"exclude-ports",
-     [](Config& c, const std::string& k, const std::string& v) {
-       c.init.exclude_ports = port_list(k, v);
-     }},
-    {"include-ports",
-     [](Config& c, const std::string& k, const std::string& v) {
-       c.init.include_ports = port_list(k, v);
-     }},
+    {"exclude-ports", [](Config& c, const std::string& k,
+                         const std::string& v) { c.init.exclude_ports = port_list(k, v); }},
+    {"include-ports", [](Config& c, const std::string& k,
+                         const std::string& v) { c.init.include_ports = port_list(k, v); }},
     {"sidecar-mode",
      [](Config& c, const std::string& k, const std::string& v) {
        if (v != "legacy" && v != "native") {
@@ -158,17 +154,13 @@ const std::array<Override, 19> kOverrides = {{
        set_quantity(c.proxy.resources.cpu_request, k, v);
      }},
     {"memory-request",
-     [](Config& c, const std::string& k, const std::string& v) {
-       set_quantity(c.proxy.resources.memory_request, k, v);
-     }},
-    {"cpu-limit",
-     [](Config& c, const std::string& k, const std::string& v) {
-       set_quantity(c.proxy.resources.cpu_limit, k, v);
-     }},
+     [](Config& c, const std::string& k,
+        const std::string& v) { set_quantity(c.proxy.resources.memory_request, k, v); }},
+    {"cpu-limit", [](Config& c, const std::string& k,
+                     const std::string& v) { set_quantity(c.proxy.resources.cpu_limit, k, v); }},
     {"memory-limit",
-     [](Config& c, const std::string& k, const std::string& v) {
-       set_quantity(c.proxy.resources.memory_limit, k, v);
-     }},
+     [](Config& c, const std::string& k,
+        const std::string& v) { set_quantity(c.proxy.resources.memory_limit, k, v); }},
 }};
 
 // Keys under our prefix that are not overrides but are ours all the same.

@@ -53,7 +53,8 @@ void add_to_list(const Json& spec, const char* list, Json items, bool at_front, 
     return;
   }
   for (std::size_t i = 0; i < items.size(); ++i) {
-    ops.push_back(add(at_front ? base + "/" + std::to_string(i) : base + "/-", std::move(items[i])));
+    ops.push_back(
+        add(at_front ? base + "/" + std::to_string(i) : base + "/-", std::move(items[i])));
   }
 }
 

@@ -7,7 +7,8 @@ namespace sigv4 {
 namespace {
 
 // Shell functions shared by every script; parameters come from the variables set above them.
-constexpr const char* kFunctions = R"SH(# variant BIN BACKEND: the binary of iptables|ip6tables for the legacy|nft backend, if present.
+constexpr const char* kFunctions =
+    R"SH(# variant BIN BACKEND: the binary of iptables|ip6tables for the legacy|nft backend, if present.
 variant() {
   if command -v "$1-$2" >/dev/null 2>&1; then echo "$1-$2"; return 0; fi
   version=$("$1" -V 2>/dev/null) || return 1

@@ -14,8 +14,8 @@ namespace {
 constexpr std::array<std::string_view, 5> kCredentialEnv = {
     "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_STS_REGIONAL_ENDPOINTS"};
-constexpr std::array<std::string_view, 2> kTokenFileEnv = {"AWS_WEB_IDENTITY_TOKEN_FILE",
-                                                           "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"};
+constexpr std::array<std::string_view, 2> kTokenFileEnv = {
+    "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"};
 
 Json resources(const Resources& r) {
   Json requests = Json::object();
@@ -90,8 +90,9 @@ Json credential_sources(const Json& pod) {
     if (source_mounts.is_array()) {
       for (const auto& m : source_mounts) {
         std::string_view dir = string_field(m, "mountPath");
-        if (!dir.empty() && std::any_of(token_files.begin(), token_files.end(),
-                                        [dir](std::string_view f) { return path_within(f, dir); })) {
+        if (!dir.empty() &&
+            std::any_of(token_files.begin(), token_files.end(),
+                        [dir](std::string_view f) { return path_within(f, dir); })) {
           mounts.push_back(m);
         }
       }
@@ -144,8 +145,8 @@ Json init_container(const Config& s) {
         {"runAsNonRoot", false},
         {"allowPrivilegeEscalation", false},
         {"privileged", false},
-        {"capabilities", {{"add", Json::array({"NET_ADMIN", "NET_RAW"})},
-                          {"drop", Json::array({"ALL"})}}}}},
+        {"capabilities",
+         {{"add", Json::array({"NET_ADMIN", "NET_RAW"})}, {"drop", Json::array({"ALL"})}}}}},
       {"terminationMessagePolicy", "FallbackToLogsOnError"},
   };
 }
@@ -177,9 +178,8 @@ Json proxy_container(const Config& s, const Json& pod) {
   }
   if (s.sidecar_mode == SidecarMode::kNative) {
     c["restartPolicy"] = "Always";
-    c["startupProbe"] = {{"tcpSocket", {{"port", s.proxy.port}}},
-                         {"periodSeconds", 1},
-                         {"failureThreshold", 30}};
+    c["startupProbe"] = {
+        {"tcpSocket", {{"port", s.proxy.port}}}, {"periodSeconds", 1}, {"failureThreshold", 30}};
   }
   return c;
 }

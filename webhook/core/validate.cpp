@@ -87,14 +87,14 @@ std::optional<double> parse_quantity(std::string_view text) {
   if (!seen_digit || i - digits_start > 64) {
     return std::nullopt;
   }
-  double number = std::strtod(std::string(text.substr(digits_start, i - digits_start)).c_str(),
-                              nullptr);
+  double number =
+      std::strtod(std::string(text.substr(digits_start, i - digits_start)).c_str(), nullptr);
   std::string_view suffix = text.substr(i);
   static const std::pair<std::string_view, double> kSuffixes[] = {
-      {"", 1},         {"n", 1e-9},     {"u", 1e-6},     {"m", 1e-3},    {"k", 1e3},
-      {"M", 1e6},      {"G", 1e9},      {"T", 1e12},     {"P", 1e15},    {"E", 1e18},
-      {"Ki", 1024.0},  {"Mi", 0x1p20},  {"Gi", 0x1p30},  {"Ti", 0x1p40}, {"Pi", 0x1p50},
-      {"Ei", 0x1p60},
+      {"", 1},        {"n", 1e-9},    {"u", 1e-6},    {"m", 1e-3},
+      {"k", 1e3},     {"M", 1e6},     {"G", 1e9},     {"T", 1e12},
+      {"P", 1e15},    {"E", 1e18},    {"Ki", 1024.0}, {"Mi", 0x1p20},
+      {"Gi", 0x1p30}, {"Ti", 0x1p40}, {"Pi", 0x1p50}, {"Ei", 0x1p60},
   };
   for (const auto& [name, factor] : kSuffixes) {
     if (suffix == name) {
