@@ -26,7 +26,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cluster import ControlPlane, child_env  # noqa: E402
-from scenarios import LABEL, LABELED_NS, PLAIN_NS, SCENARIOS, Env, deploy_workshop  # noqa: E402
+from harness import LABEL, LABELED_NS, PLAIN_NS, Env  # noqa: E402
+from scenarios import SCENARIOS, deploy_workshop  # noqa: E402
 from webhook import LEGACY_CONFIG, Webhook  # noqa: E402
 
 
