@@ -16,6 +16,7 @@ help:
 	@echo "make test          build and run every test tier (ctest)"
 	@echo "make asan          run the suite under ASan+UBSan"
 	@echo "make demo          run the injector on the workshop example"
+	@echo "make run           serve the webhook on 127.0.0.1:8443 (self-signed) and print a curl"
 	@echo "make e2e           end-to-end: real etcd + kube-apiserver + controller-manager on loopback"
 	@echo "make demo-cluster  the workshop Deployment through the webhook on a loopback control plane"
 	@echo "make format        reformat the sources; make format-check verifies"
@@ -69,6 +70,17 @@ demo: build
 	@cat examples/workshop-app1.yaml
 	@echo "== injected by: build/sigv4-injector inject -f examples/workshop-app1.yaml =="
 	@$(BUILD_DIR)/sigv4-injector inject -f examples/workshop-app1.yaml
+
+RUN_LISTEN ?= 127.0.0.1:8443
+RUN_METRICS ?= 127.0.0.1:9090
+
+run: build
+	@echo "== sigv4-injector serve on https://$(RUN_LISTEN) (self-signed), metrics on http://$(RUN_METRICS)"
+	@echo "== in another shell:"
+	@echo "curl -sk https://$(RUN_LISTEN)/mutate -H 'Content-Type: application/json' --data @examples/admission-review.json"
+	@echo "curl -s http://$(RUN_METRICS)/metrics"
+	$(BUILD_DIR)/sigv4-injector serve --listen $(RUN_LISTEN) --metrics-listen $(RUN_METRICS) \
+	  --self-signed --config examples/config.yaml
 
 # Pinned Go test tools (helm, kubecheck) in .cache/tools/bin, built on first use.
 tools:
