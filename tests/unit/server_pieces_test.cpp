@@ -75,7 +75,8 @@ TEST_CASE("metrics render counters, skips and a cumulative histogram", "[server]
   metrics.count_config_reload(false);
   const std::string text = metrics.render(true);
 
-  CHECK(contains(text, "sigv4_injector_admission_requests_total{path=\"/mutate\",result=\"injected\"} 2\n"));
+  CHECK(contains(
+      text, "sigv4_injector_admission_requests_total{path=\"/mutate\",result=\"injected\"} 2\n"));
   CHECK(contains(text, "{path=\"/mutate/annotated\",result=\"bad-request\"} 1\n"));
   CHECK(contains(text, "sigv4_injector_injections_total 1\n"));
   CHECK(contains(text, "sigv4_injector_skips_total{reason=\"host-network\"} 1\n"));
@@ -100,8 +101,8 @@ TEST_CASE("generated certificates parse and cover the service names", "[server]"
   request.dns_names = service_dns_names("svc", "ns");
   request.ip_addresses = {"127.0.0.1"};
   const CertBundle bundle = generate_certificates(request);
-  CHECK(request.dns_names == std::vector<std::string>{"svc", "svc.ns", "svc.ns.svc",
-                                                       "svc.ns.svc.cluster.local"});
+  CHECK(request.dns_names ==
+        std::vector<std::string>{"svc", "svc.ns", "svc.ns.svc", "svc.ns.svc.cluster.local"});
   CHECK(contains(bundle.ca_cert, "BEGIN CERTIFICATE"));
   CHECK(contains(bundle.key, "BEGIN PRIVATE KEY"));
   CHECK(parse_identity(bundle.cert, bundle.key) != nullptr);

@@ -8,13 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "server/tls.h"
 
 namespace sigv4::cli {
 namespace {
 
-constexpr const char* kUsage = R"(Usage: sigv4-injector certs --service S --namespace N --out-dir D [flags]
+constexpr const char* kUsage =
+    R"(Usage: sigv4-injector certs --service S --namespace N --out-dir D [flags]
 
 Writes a CA (ca.crt) and a serving certificate and key it signed (tls.crt, tls.key; ECDSA P-256,
 PEM) for the webhook Service: the SANs cover S, S.N, S.N.svc and S.N.svc.cluster.local.
@@ -28,10 +30,6 @@ Flags:
   --days N        validity in days (default 365)
   --help          print this help
 )";
-
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 struct CertsOptions {
   std::string service;
@@ -52,39 +50,17 @@ int parse_days(const std::string& text) {
   return days;
 }
 
-void apply(CertsOptions& options, const std::string& flag, const std::string& value) {
-  if (flag == "--service") {
-    options.service = value;
-  } else if (flag == "--namespace") {
-    options.ns = value;
-  } else if (flag == "--out-dir") {
-    options.out_dir = value;
-  } else if (flag == "--ip") {
-    options.ips.push_back(value);
-  } else if (flag == "--dns") {
-    options.dns.push_back(value);
-  } else if (flag == "--days") {
-    options.days = parse_days(value);
-  } else {
-    throw UsageError("unknown flag " + flag);
-  }
-}
-
-CertsOptions parse_args(const std::vector<std::string>& args) {
+CertsOptions parse_options(const std::vector<std::string>& args) {
+  const Args parsed(args, {"service", "namespace", "out-dir", "ip", "dns", "days"}, {"help"},
+                    {{"-h", "--help"}});
   CertsOptions options;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
-    if (flag.rfind("--", 0) != 0) {
-      throw UsageError("unexpected argument \"" + flag + "\"");
-    }
-    const auto equals = flag.find('=');
-    if (equals != std::string::npos) {
-      apply(options, flag.substr(0, equals), flag.substr(equals + 1));
-    } else if (i + 1 < args.size()) {
-      apply(options, flag, args[++i]);
-    } else {
-      throw UsageError(flag + ": missing value");
-    }
+  options.service = parsed.get("service").value_or("");
+  options.ns = parsed.get("namespace").value_or("");
+  options.out_dir = parsed.get("out-dir").value_or("");
+  options.ips = parsed.all("ip");
+  options.dns = parsed.all("dns");
+  if (auto days = parsed.get("days")) {
+    options.days = parse_days(*days);
   }
   if (options.service.empty() || options.ns.empty() || options.out_dir.empty()) {
     throw UsageError("--service, --namespace and --out-dir are required");
@@ -113,7 +89,7 @@ int run_certs(const std::vector<std::string>& args) {
   }
   CertsOptions options;
   try {
-    options = parse_args(args);
+    options = parse_options(args);
   } catch (const UsageError& error) {
     std::cerr << "sigv4-injector certs: " << error.what()
               << "\nRun 'sigv4-injector certs --help' for usage.\n";

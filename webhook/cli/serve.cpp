@@ -1,10 +1,13 @@
 #include <charconv>
 #include <cmath>
 #include <iostream>
+#include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "core/errors.h"
 #include "server/logging.h"
@@ -37,10 +40,6 @@ Flags:
   --log-level LEVEL           trace, debug, info, warn, error (default info)
   --help                      print this help
 )";
-
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 std::size_t parse_count(const std::string& flag, const std::string& text) {
   std::size_t value = 0;
@@ -79,92 +78,90 @@ SidecarMode parse_sidecar_mode(const std::string& text) {
   throw UsageError("--sidecar-mode: expected legacy or native, got \"" + text + "\"");
 }
 
-struct LogOptions {
-  server::LogFormat format = server::LogFormat::kText;
-  spdlog::level::level_enum level = spdlog::level::info;
+struct Options {
+  server::ServeOptions serve;
+  server::LogFormat log_format = server::LogFormat::kText;
+  spdlog::level::level_enum log_level = spdlog::level::info;
 };
 
-// Applies one flag that takes a value; returns false when `flag` is not one of them.
-bool apply_value(server::ServeOptions& options, LogOptions& log, const std::string& flag,
-                 const std::string& value) {
-  if (flag == "--listen") {
-    options.listen = server::parse_listen_address(value, flag);
-  } else if (flag == "--metrics-listen") {
-    options.metrics_listen = server::parse_listen_address(value, flag);
-  } else if (flag == "--tls-cert-file") {
-    options.tls_cert_file = value;
-  } else if (flag == "--tls-key-file") {
-    options.tls_key_file = value;
-  } else if (flag == "--config") {
-    options.config.path = value;
-  } else if (flag == "--region") {
-    options.config.region = value;
-  } else if (flag == "--sidecar-mode") {
-    options.config.sidecar_mode = parse_sidecar_mode(value);
-  } else if (flag == "--max-body-bytes") {
-    options.max_body_bytes = parse_count(flag, value);
-  } else if (flag == "--max-json-depth") {
-    options.json_limits.max_depth = parse_count(flag, value);
-  } else if (flag == "--reload-interval") {
-    options.reload_interval = parse_seconds(flag, value);
-  } else if (flag == "--shutdown-timeout") {
-    options.shutdown_timeout = parse_seconds(flag, value);
-  } else if (flag == "--max-connections") {
-    options.max_connections = parse_count(flag, value);
-  } else if (flag == "--keep-alive-timeout") {
-    const auto seconds = parse_seconds(flag, value);
-    options.keep_alive_timeout_seconds =
-        static_cast<int>(std::chrono::ceil<std::chrono::seconds>(seconds).count());
-  } else if (flag == "--log-format") {
-    if (!server::parse_log_format(value, log.format)) {
-      throw UsageError("--log-format: expected json or text, got \"" + value + "\"");
-    }
-  } else if (flag == "--log-level") {
-    if (!server::parse_log_level(value, log.level)) {
-      throw UsageError("--log-level: unknown level \"" + value + "\"");
-    }
-  } else {
-    return false;
-  }
-  return true;
-}
+// How each value flag lands in the options; `flag` is "--name" for messages.
+using Setter = void (*)(Options&, const std::string& flag, const std::string& value);
+const std::map<std::string, Setter> kSetters = {
+    {"listen", [](Options& o, const std::string& f,
+                  const std::string& v) { o.serve.listen = server::parse_listen_address(v, f); }},
+    {"metrics-listen",
+     [](Options& o, const std::string& f, const std::string& v) {
+       o.serve.metrics_listen = server::parse_listen_address(v, f);
+     }},
+    {"tls-cert-file",
+     [](Options& o, const std::string&, const std::string& v) { o.serve.tls_cert_file = v; }},
+    {"tls-key-file",
+     [](Options& o, const std::string&, const std::string& v) { o.serve.tls_key_file = v; }},
+    {"config",
+     [](Options& o, const std::string&, const std::string& v) { o.serve.config.path = v; }},
+    {"region",
+     [](Options& o, const std::string&, const std::string& v) { o.serve.config.region = v; }},
+    {"sidecar-mode",
+     [](Options& o, const std::string&, const std::string& v) {
+       o.serve.config.sidecar_mode = parse_sidecar_mode(v);
+     }},
+    {"max-body-bytes", [](Options& o, const std::string& f,
+                          const std::string& v) { o.serve.max_body_bytes = parse_count(f, v); }},
+    {"max-json-depth",
+     [](Options& o, const std::string& f, const std::string& v) {
+       o.serve.json_limits.max_depth = parse_count(f, v);
+     }},
+    {"reload-interval",
+     [](Options& o, const std::string& f, const std::string& v) {
+       o.serve.reload_interval = parse_seconds(f, v);
+     }},
+    {"shutdown-timeout",
+     [](Options& o, const std::string& f, const std::string& v) {
+       o.serve.shutdown_timeout = parse_seconds(f, v);
+     }},
+    {"max-connections", [](Options& o, const std::string& f,
+                           const std::string& v) { o.serve.max_connections = parse_count(f, v); }},
+    {"keep-alive-timeout",
+     [](Options& o, const std::string& f, const std::string& v) {
+       const auto timeout = std::chrono::ceil<std::chrono::seconds>(parse_seconds(f, v));
+       o.serve.keep_alive_timeout_seconds = static_cast<int>(timeout.count());
+     }},
+    {"log-format",
+     [](Options& o, const std::string& f, const std::string& v) {
+       if (!server::parse_log_format(v, o.log_format)) {
+         throw UsageError(f + ": expected json or text, got \"" + v + "\"");
+       }
+     }},
+    {"log-level",
+     [](Options& o, const std::string& f, const std::string& v) {
+       if (!server::parse_log_level(v, o.log_level)) {
+         throw UsageError(f + ": unknown level \"" + v + "\"");
+       }
+     }},
+};
 
-void parse_args(const std::vector<std::string>& args, server::ServeOptions& options,
-                LogOptions& log) {
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
-    std::string value;
-    const auto equals = flag.find('=');
-    const bool inline_value = flag.rfind("--", 0) == 0 && equals != std::string::npos;
-    if (inline_value) {
-      value = flag.substr(equals + 1);
-      flag = flag.substr(0, equals);
-    }
-    if (flag == "--self-signed" && !inline_value) {
-      options.self_signed = true;
-      continue;
-    }
-    if (!inline_value) {
-      if (i + 1 >= args.size() || flag.rfind("--", 0) != 0) {
-        throw UsageError(flag.rfind("--", 0) == 0 ? flag + ": missing value"
-                                                  : "unexpected argument \"" + flag + "\"");
-      }
-      value = args[++i];
-    }
-    if (!apply_value(options, log, flag, value)) {
-      throw UsageError("unknown flag " + flag);
+Options parse_options(const std::vector<std::string>& args) {
+  std::set<std::string> value_flags;
+  for (const auto& [name, setter] : kSetters) {
+    value_flags.insert(name);
+  }
+  const Args parsed(args, value_flags, {"self-signed", "help"}, {{"-h", "--help"}});
+  Options options;
+  for (const auto& [name, setter] : kSetters) {
+    if (auto value = parsed.get(name)) {
+      setter(options, "--" + name, *value);
     }
   }
-}
-
-void check_tls_flags(const server::ServeOptions& options) {
-  const bool files = !options.tls_cert_file.empty() || !options.tls_key_file.empty();
-  if (options.self_signed && files) {
+  options.serve.self_signed = parsed.has("self-signed");
+  const auto& serve = options.serve;
+  const bool files = !serve.tls_cert_file.empty() || !serve.tls_key_file.empty();
+  if (serve.self_signed && files) {
     throw UsageError("--self-signed excludes --tls-cert-file and --tls-key-file");
   }
-  if (!options.self_signed && (options.tls_cert_file.empty() || options.tls_key_file.empty())) {
+  if (!serve.self_signed && (serve.tls_cert_file.empty() || serve.tls_key_file.empty())) {
     throw UsageError("--tls-cert-file and --tls-key-file are required (or --self-signed)");
   }
+  return options;
 }
 
 }  // namespace
@@ -176,18 +173,16 @@ int run_serve(const std::vector<std::string>& args) {
       return kExitOk;
     }
   }
-  server::ServeOptions options;
-  LogOptions log;
+  Options options;
   try {
-    parse_args(args, options, log);
-    check_tls_flags(options);
+    options = parse_options(args);
   } catch (const std::exception& error) {  // UsageError, and InputError from --listen
     std::cerr << "sigv4-injector serve: " << error.what()
               << "\nRun 'sigv4-injector serve --help' for usage.\n";
     return kExitUsage;
   }
-  server::setup_logging(log.format, log.level);
-  return server::serve(options) == 0 ? kExitOk : kExitBadInput;
+  server::setup_logging(options.log_format, options.log_level);
+  return server::serve(options.serve) == 0 ? kExitOk : kExitBadInput;
 }
 
 }  // namespace sigv4::cli

@@ -54,8 +54,8 @@ void write_event(spdlog::level::level_enum level, std::string_view message, cons
   if (!spdlog::should_log(level)) {
     return;
   }
-  const std::string line = g_format.load() == LogFormat::kJson ? json_line(message, fields)
-                                                               : text_line(message, fields);
+  const std::string line =
+      g_format.load() == LogFormat::kJson ? json_line(message, fields) : text_line(message, fields);
   spdlog::log(level, "{}", line);
 }
 
@@ -88,8 +88,8 @@ bool parse_log_level(std::string_view text, spdlog::level::level_enum& level) {
 
 void setup_logging(LogFormat format, spdlog::level::level_enum level) {
   g_format.store(format);
-  auto logger = std::make_shared<spdlog::logger>(
-      "sigv4-injector", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>("sigv4-injector",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
   if (format == LogFormat::kJson) {
     logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})",
                         spdlog::pattern_time_type::utc);

@@ -127,8 +127,8 @@ void Metrics::render_skips(std::string& out) const {
     if (reason == Reason::kSelected || reason == Reason::kAnnotated || name == "unknown") {
       continue;  // reasons to inject are never skips; "unknown" is past the last reason
     }
-    append_sample(out, "sigv4_injector_skips_total",
-                  "reason=\"" + std::string(name) + "\"", skips_[index].load(kRelaxed));
+    append_sample(out, "sigv4_injector_skips_total", "reason=\"" + std::string(name) + "\"",
+                  skips_[index].load(kRelaxed));
   }
 }
 
@@ -165,7 +165,8 @@ std::string Metrics::render(bool ready) const {
                 cert_reloads_[1].load(kRelaxed));
   append_sample(out, "sigv4_injector_cert_reloads_total", "result=\"failure\"",
                 cert_reloads_[0].load(kRelaxed));
-  append_header(out, "sigv4_injector_ready", "gauge", "1 when serving with a valid cert and config.");
+  append_header(out, "sigv4_injector_ready", "gauge",
+                "1 when serving with a valid cert and config.");
   append_sample(out, "sigv4_injector_ready", "", ready ? 1 : 0);
   return out;
 }

@@ -27,8 +27,7 @@ std::string_view to_string(Result result);
 
 // Upper bounds of the admission duration histogram, in seconds.
 inline constexpr std::array<double, 13> kDurationBuckets = {
-    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-    0.01,    0.025,  0.05,    0.1,    0.25,  1.0};
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0};
 
 // The process's Prometheus metrics: plain atomic counters, so recording costs a few relaxed
 // increments and never takes a lock.

@@ -70,7 +70,8 @@ Result review_body(const ReviewRoute& route, const std::string& body, httplib::R
     return result_of(result.mutation);
   } catch (const InputError& error) {
     reply_error(res, 400, error.what());
-    log_event(spdlog::level::warn, "bad admission request", {{"path", path}, {"error", error.what()}});
+    log_event(spdlog::level::warn, "bad admission request",
+              {{"path", path}, {"error", error.what()}});
     return Result::kBadRequest;
   } catch (const std::exception& error) {
     reply_error(res, 500, "internal error");
@@ -86,8 +87,8 @@ bool accept_body(const ReviewRoute& route, const httplib::Request& req, httplib:
   const BodyRead read = read_body(reader, route.max_body_bytes, body);
   // cpp-httplib answers an over-long Content-Length itself (draining it) with 413.
   if (read == BodyRead::kTooLarge || res.status == 413) {
-    reply_error(res, 413, "request body larger than " + std::to_string(route.max_body_bytes) +
-                              " bytes");
+    reply_error(res, 413,
+                "request body larger than " + std::to_string(route.max_body_bytes) + " bytes");
     metrics.count_request(route.route, Result::kTooLarge);
     log_event(spdlog::level::warn, "request body too large", {{"path", req.path}});
     return false;
@@ -147,8 +148,11 @@ void serve_review(const ReviewRoute& route, const httplib::Request& req, httplib
 }
 
 void reply_error(httplib::Response& res, int status, const std::string& message) {
-  Json body = {{"kind", "Status"},   {"apiVersion", "v1"}, {"status", "Failure"},
-               {"message", message}, {"code", status}};
+  Json body = {{"kind", "Status"},
+               {"apiVersion", "v1"},
+               {"status", "Failure"},
+               {"message", message},
+               {"code", status}};
   res.status = status;
   res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
 }

@@ -66,8 +66,8 @@ httplib::Server::HandlerResponse fill_error_body(const Request&, Response& res) 
 // GET, HEAD and OPTIONS have no bounded body reader in cpp-httplib 0.11 and would buffer a
 // chunked body whole: refuse such bodies before they are read, and close the connection.
 httplib::Server::HandlerResponse refuse_unbounded_body(const Request& req, Response& res) {
-  const bool reader_method = req.method == "POST" || req.method == "PUT" ||
-                             req.method == "PATCH" || req.method == "DELETE";
+  const bool reader_method = req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
+                             req.method == "DELETE";
   if (reader_method || !req.has_header("Transfer-Encoding")) {
     return httplib::Server::HandlerResponse::Unhandled;
   }
@@ -150,7 +150,8 @@ void install_webhook_routes(httplib::Server& server, ServerState& state, const J
 
 void install_metrics_routes(httplib::Server& server, ServerState& state) {
   server.Get("/metrics", [&state](const Request&, Response& res) {
-    res.set_content(state.metrics.render(state.ready()), "text/plain; version=0.0.4; charset=utf-8");
+    res.set_content(state.metrics.render(state.ready()),
+                    "text/plain; version=0.0.4; charset=utf-8");
   });
   server.Get("/healthz", handle_health);
   server.set_pre_routing_handler(refuse_chunked_body);

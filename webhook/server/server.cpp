@@ -200,7 +200,8 @@ int serve(const ServeOptions& options) {
     return EXIT_FAILURE;
   }
   log_event(info, "webhook listening on " + to_string(bound), {{"port", bound.port}});
-  log_event(info, "metrics listening on " + to_string(metrics_bound), {{"port", metrics_bound.port}});
+  log_event(info, "metrics listening on " + to_string(metrics_bound),
+            {{"port", metrics_bound.port}});
   return run_listeners(webhook, metrics, state, reloader, options);
 }
 

@@ -111,7 +111,8 @@ std::string subject_alt_names(const CertRequest& request) {
   }
   for (const auto& ip : request.ip_addresses) {
     unsigned char buffer[sizeof(in6_addr)];
-    if (inet_pton(AF_INET, ip.c_str(), buffer) != 1 && inet_pton(AF_INET6, ip.c_str(), buffer) != 1) {
+    if (inet_pton(AF_INET, ip.c_str(), buffer) != 1 &&
+        inet_pton(AF_INET6, ip.c_str(), buffer) != 1) {
       throw std::runtime_error("invalid IP address \"" + ip + "\"");
     }
     names += (names.empty() ? "IP:" : ",IP:") + ip;
@@ -135,7 +136,8 @@ std::string cert_pem(X509* cert) {
 
 std::string key_pem(EVP_PKEY* key) {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     throw_openssl("writing a private key");
   }
   return bio_text(bio.get());
