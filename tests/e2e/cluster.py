@@ -8,6 +8,7 @@ pods are stored (that is what admission decides) but never run.
 import ctypes
 import json
 import os
+import random
 import signal
 import socket
 import ssl
@@ -18,8 +19,27 @@ import urllib.request
 ADMIN_TOKEN = "e2e-admin-token"
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """Returns a 127.0.0.1 port that was free a moment ago (the kernel's pick for port 0)."""
+    """Returns a 127.0.0.1 port that was free a moment ago. Picked below the ephemeral range, so
+    neither outgoing connections nor other tests binding port 0 take it while a component
+    restarts on it (the webhook's URL is registered once); port 0's pick as a fallback."""
+    low = _ephemeral_low()
+    for _ in range(50):
+        port = random.randrange(10000, max(low, 10001))
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -106,8 +106,10 @@ def demo(env, src):
         say("== iptables-init script")
         say((init.get("command") or [""])[-1].rstrip())
     say(f"== annotations: {pod['metadata'].get('annotations', {})}")
-    say(f"\nexport KUBECONFIG={cp.kubeconfig}   # kubectl against this control plane")
-    say(f"webhook https://127.0.0.1:{env.wh.port}, metrics http://127.0.0.1:{env.wh.metrics_port}/metrics")
+    say(f"\nexport KUBECONFIG={cp.kubeconfig}   # kubectl against this control plane, e.g.")
+    say("kubectl -n app1 get pods -o yaml; kubectl -n app1 scale deployment app1-v1 --replicas=3")
+    say(f"webhook https://127.0.0.1:{env.wh.port} (log {env.wh.proc.log_path}), "
+        f"metrics http://127.0.0.1:{env.wh.metrics_port}/metrics")
     if os.environ.get("DEMO_ONCE"):
         return 0
     say("running; Ctrl-C to stop")
