@@ -63,20 +63,8 @@ httplib::Server::HandlerResponse fill_error_body(const Request&, Response& res) 
   return httplib::Server::HandlerResponse::Handled;
 }
 
-// GET, HEAD and OPTIONS have no bounded body reader in cpp-httplib 0.11 and would buffer a
-// chunked body whole: refuse such bodies before they are read, and close the connection.
-httplib::Server::HandlerResponse refuse_unbounded_body(const Request& req, Response& res) {
-  const bool reader_method = req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
-                             req.method == "DELETE";
-  if (reader_method || !req.has_header("Transfer-Encoding")) {
-    return httplib::Server::HandlerResponse::Unhandled;
-  }
-  res.set_header("Connection", "close");
-  reply_error(res, 400, "unexpected request body");
-  return httplib::Server::HandlerResponse::Handled;
-}
-
-// The metrics endpoint takes no bodies at all.
+// The metrics endpoint takes no bodies. cpp-httplib 0.11 would buffer a chunked POST body whole
+// before answering 404 (its payload limit covers Content-Length only): refuse it unread.
 httplib::Server::HandlerResponse refuse_chunked_body(const Request& req, Response& res) {
   if (!req.has_header("Transfer-Encoding")) {
     return httplib::Server::HandlerResponse::Unhandled;
@@ -144,7 +132,6 @@ void install_webhook_routes(httplib::Server& server, ServerState& state, const J
     }
   });
   install_refusals(server, state, max_body_bytes);
-  server.set_pre_routing_handler(refuse_unbounded_body);
   server.set_error_handler(httplib::Server::HandlerWithResponse(fill_error_body));
 }
 
