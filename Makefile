@@ -4,7 +4,7 @@ ASAN_DIR ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test unit integration asan format format-check tidy demo run clean help \
+.PHONY: all deps build test unit integration asan format format-check tidy demo run static image clean help \
         tools chart-lint chart-test
 .PHONY: e2e demo-cluster
 
@@ -16,6 +16,8 @@ help:
 	@echo "make test          build and run every test tier (ctest)"
 	@echo "make asan          run the suite under ASan+UBSan"
 	@echo "make demo          run the injector on the workshop example"
+	@echo "make static        a self-contained binary bundle, checked in a bare chroot"
+	@echo "make image         the container image (needs podman or docker)"
 	@echo "make run           serve the webhook on 127.0.0.1:8443 (self-signed) and print a curl"
 	@echo "make e2e           end-to-end: real etcd + kube-apiserver + controller-manager on loopback"
 	@echo "make demo-cluster  the workshop Deployment through the webhook on a loopback control plane"
@@ -92,6 +94,23 @@ chart-lint:
 
 chart-test:
 	python3 tests/chart/test_chart.py all
+
+# A self-contained binary bundle, checked in a chroot holding nothing else (scripts/static.sh).
+static: deps
+	@scripts/static.sh
+
+# The container image (Dockerfile; docs/image.md). Needs a container engine, which CI lacks:
+# without one, says so and checks the bundle the image is made of instead.
+IMAGE ?= ghcr.io/sigv4-injector/sigv4-injector:$(shell sed -n 's/^appVersion: *"*\([^"]*\)"*/\1/p' charts/sigv4-injector/Chart.yaml)
+
+image: deps
+	@engine=$$(command -v podman || { docker info >/dev/null 2>&1 && command -v docker; }); \
+	if [ -n "$$engine" ]; then \
+	  $$engine build -t $(IMAGE) . ; \
+	else \
+	  echo "image: no container engine here (podman/docker); checking the bundle the image holds"; \
+	  scripts/static.sh; \
+	fi
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)

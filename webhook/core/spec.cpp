@@ -116,8 +116,11 @@ Json proxy_args(const Config& s) {
   if (s.proxy.log_signing_process) {
     args.push_back("--log-signing-process");
   }
+  // Appended, not `":" + to_string(...)`, which trips GCC 12's -Wrestrict false positive at -O3.
+  std::string listen = ":";
+  listen += std::to_string(s.proxy.port);
   args.push_back("--port");
-  args.push_back(":" + std::to_string(s.proxy.port));
+  args.push_back(listen);
   const std::pair<const char*, const std::string*> optional[] = {
       {"--role-arn", &s.proxy.role_arn},
       {"--host", &s.proxy.host},
