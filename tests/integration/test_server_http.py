@@ -104,6 +104,12 @@ def send_chunked(conn, method, path, total):
         conn.close()
 
 
+def sanitized():
+    """Whether the binary is an ASan build (its memory figures then mean nothing)."""
+    deps = subprocess.run(["ldd", h.BIN], capture_output=True, text=True).stdout
+    return "libasan" in deps or "ASAN_OPTIONS" in os.environ
+
+
 def peak_rss_kib(server):
     with open(f"/proc/{server.proc.pid}/status") as f:
         for line in f:
@@ -126,7 +132,11 @@ def check_unbounded_bodies(server):
     status = send_chunked(plain, "POST", "/metrics", total)
     h.check("400" in status, f"20 MiB chunked POST to the metrics port -> 400 ({status})")
     grown = (peak_rss_kib(server) - before) // 1024
-    h.check(grown < 16, f"peak RSS grew by {grown} MiB (< 16) for 4 x 20 MiB chunked bodies")
+    if sanitized():
+        print(f"skip - peak RSS (grew {grown} MiB) under a sanitizer build, whose quarantine "
+              "keeps freed memory")
+    else:
+        h.check(grown < 16, f"peak RSS grew by {grown} MiB (< 16) for 4 x 20 MiB chunked bodies")
     h.check(server.get("/healthz")[0] == 200, "server alive after huge chunked bodies")
 
 
