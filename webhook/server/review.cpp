@@ -60,7 +60,7 @@ Result review_body(const ReviewRoute& route, const std::string& body, httplib::R
   const std::string path(route_path(route.route));
   try {
     const auto config = route.state->config.load();
-    ReviewResult result = review_text(body, *config, route.route, route.json_limits);
+    ReviewResult result = route.reviewer(body, *config, route.route, route.json_limits);
     res.set_content(result.response.dump(-1, ' ', false, Json::error_handler_t::replace),
                     "application/json");
     if (!result.mutation.denial) {

@@ -7,9 +7,13 @@
 
 #include "core/admission.h"
 #include "core/decision.h"
+#include "core/mutator.h"
 #include "server/state.h"
 
 namespace sigv4::server {
+
+// The core's review_text, or a stand-in in tests (to reach the 500 path).
+using Reviewer = ReviewResult (*)(std::string_view, const Config&, Route, const JsonLimits&);
 
 // One webhook path and the limits its requests are held to.
 struct ReviewRoute {
@@ -17,6 +21,7 @@ struct ReviewRoute {
   Route route = Route::kMutate;
   JsonLimits json_limits;
   std::size_t max_body_bytes = std::size_t{4} << 20;
+  Reviewer reviewer = &review_text;
 };
 
 enum class BodyRead { kComplete, kTooLarge, kBroken };
