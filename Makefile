@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 
 .PHONY: all deps build test unit integration asan format format-check tidy demo run static image clean help \
         tools chart-lint chart-test
-.PHONY: e2e demo-cluster
+.PHONY: e2e demo-cluster demo-cli
 
 all: build
 
@@ -15,12 +15,14 @@ help:
 	@echo "make build         build build/sigv4-injector"
 	@echo "make test          build and run every test tier (ctest)"
 	@echo "make asan          run the suite under ASan+UBSan"
-	@echo "make demo          run the injector on the workshop example"
+	@echo "make fuzz          libFuzzer (clang) over each fuzz target for FUZZ_SECONDS (default 60)"
+	@echo "make demo          the workshop Deployment through the webhook on a loopback control plane"
+	@echo "make demo-cli      the same injection as an offline dry run"
 	@echo "make static        a self-contained binary bundle, checked in a bare chroot"
 	@echo "make image         the container image (needs podman or docker)"
 	@echo "make run           serve the webhook on 127.0.0.1:8443 (self-signed) and print a curl"
 	@echo "make e2e           end-to-end: real etcd + kube-apiserver + controller-manager on loopback"
-	@echo "make demo-cluster  the workshop Deployment through the webhook on a loopback control plane"
+	@echo "make bench         benchmarks (build-bench/, Release): in-process, and over TLS vs nginx"
 	@echo "make format        reformat the sources; make format-check verifies"
 	@echo "make chart-lint    helm lint --strict the chart; make chart-test runs every chart check"
 
@@ -48,13 +50,48 @@ asan: deps
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
+# Performance figures (docs/benchmarks.md): Release build in build-bench/, loopback only.
+.PHONY: bench
+bench:
+	scripts/bench.sh
+
+# libFuzzer targets (tests/fuzz), built with clang in build-fuzz/; each runs FUZZ_SECONDS from
+# the checked-in seeds, new inputs go to build-fuzz/corpus/<target>, findings to build-fuzz/.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS ?= -max_len=4096
+FUZZ_TARGETS = review manifests config overrides
+
+fuzz: deps
+	@scripts/deps.sh clang-14 libclang-rt-14-dev
+	cmake -S . -B $(FUZZ_DIR) -DCMAKE_CXX_COMPILER=clang++-14 -DSIGV4_FUZZ=ON $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t && \
+	  $(FUZZ_DIR)/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    $(FUZZ_FLAGS) -artifact_prefix=$(FUZZ_DIR)/fuzz_$$t- \
+	    $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
 # End-to-end tier (tests/e2e): builds kube-apiserver/controller-manager on first use (~15 min).
 e2e: build
 	python3 tests/e2e/e2e.py --bin $(BUILD_DIR)/sigv4-injector
 
-# Runs until Ctrl-C; DEMO_ONCE=1 exits after printing the injected pod.
-demo-cluster: build
+# The README's "run it": a loopback control plane (etcd, kube-apiserver, controller-manager) and
+# the webhook; labels app1, applies the workshop Deployment, prints the stored pod's containers
+# and the iptables script. Runs until Ctrl-C; DEMO_ONCE=1 exits after printing. The first run
+# builds the Kubernetes binaries from the Go module proxy (~15 min, progress printed).
+demo: build
 	python3 tests/e2e/e2e.py --bin $(BUILD_DIR)/sigv4-injector --demo
+
+demo-cluster: demo
+
+# The offline dry run of the same injection, in a second.
+demo-cli: build
+	@echo "== the workshop Deployment, as written =="
+	@cat examples/workshop-app1.yaml
+	@echo "== injected by: build/sigv4-injector inject -f examples/workshop-app1.yaml =="
+	@$(BUILD_DIR)/sigv4-injector inject -f examples/workshop-app1.yaml
 
 SOURCES = $(shell git ls-files 'webhook/*.cpp' 'webhook/*.h' 'tests/*.cpp' 'tests/*.h')
 
@@ -66,12 +103,6 @@ format-check: deps
 
 tidy: build
 	clang-tidy -p $(BUILD_DIR) $(filter %.cpp,$(SOURCES))
-
-demo: build
-	@echo "== the workshop Deployment, as written =="
-	@cat examples/workshop-app1.yaml
-	@echo "== injected by: build/sigv4-injector inject -f examples/workshop-app1.yaml =="
-	@$(BUILD_DIR)/sigv4-injector inject -f examples/workshop-app1.yaml
 
 RUN_LISTEN ?= 127.0.0.1:8443
 RUN_METRICS ?= 127.0.0.1:9090
