@@ -1,7 +1,7 @@
 #include "server/review.h"
 
-#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
@@ -130,7 +130,7 @@ BodyRead read_body(const httplib::ContentReader& reader, std::size_t max_bytes, 
 bool drain_body(const httplib::ContentReader& reader, std::size_t limit) {
   std::size_t seen = 0;
   return reader([&](const char*, std::size_t size) {
-    seen += std::min(size, limit + 1);
+    seen = size > limit - seen ? limit + 1 : seen + size;  // saturates just past the limit
     return seen <= limit;
   });
 }
@@ -138,6 +138,10 @@ bool drain_body(const httplib::ContentReader& reader, std::size_t limit) {
 void serve_review(const ReviewRoute& route, const httplib::Request& req, httplib::Response& res,
                   const httplib::ContentReader& reader) {
   std::string body;
+  const auto length = req.get_header_value<std::uint64_t>("Content-Length");
+  if (length > 0 && length <= route.max_body_bytes) {
+    body.reserve(static_cast<std::size_t>(length));
+  }
   if (!accept_body(route, req, res, reader, body)) {
     return;
   }
