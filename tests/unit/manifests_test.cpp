@@ -118,6 +118,17 @@ TEST_CASE("written YAML reads back to the same JSON", "[manifests]") {
   CHECK(list["items"].size() == 2);
 }
 
+TEST_CASE("multi-line strings keep their exact line ends through YAML", "[manifests]") {
+  // Found by fuzz_manifests: a `|` block clips to one final newline, so other endings must be
+  // written quoted.
+  Json doc = Json::array({"no final newline\nx", "two final\nnewlines\n\n", "one\nfinal\n",
+                          " leading space\nx\n", "\nleading newline\n", "trailing \nspace\n",
+                          "tab\tinside\n", "carriage\r\nreturn\n", "only\n"});
+  auto back = read_documents(write_documents({doc}, Format::kYaml), "lines.yaml");
+  REQUIRE(back.size() == 1);
+  CHECK(back[0] == doc);
+}
+
 TEST_CASE("pod templates are found by kind", "[manifests]") {
   struct Case {
     const char* kind;

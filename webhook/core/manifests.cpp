@@ -227,6 +227,23 @@ bool needs_quotes(const std::string& s) {
          s.find(": ") != std::string::npos || s.find(" #") != std::string::npos;
 }
 
+// Whether `s` reads back unchanged from a `|` block, which yaml-cpp writes without a chomping or
+// indentation indicator: so "clip" chomping (exactly one final newline), a first line not
+// starting with a space, and no characters a block cannot hold or that would be folded.
+bool fits_literal_block(const std::string& s) {
+  if (s.size() < 2 || s.back() != '\n' || s[s.size() - 2] == '\n' || s.front() == ' ' ||
+      s.front() == '\n') {
+    return false;
+  }
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if ((c < 0x20 && c != '\n') || c == 0x7f || (c == ' ' && s[i + 1] == '\n')) {
+      return false;
+    }
+  }
+  return true;
+}
+
 void emit(YAML::Emitter& out, const Json& value) {
   switch (value.type()) {
     case Json::value_t::object:
@@ -258,7 +275,7 @@ void emit(YAML::Emitter& out, const Json& value) {
       return;
     case Json::value_t::string: {
       const auto& s = value.get_ref<const std::string&>();
-      if (s.find('\n') != std::string::npos && s.find('\t') == std::string::npos) {
+      if (fits_literal_block(s)) {
         out << YAML::Literal << s;
       } else {
         if (needs_quotes(s)) {
