@@ -22,7 +22,7 @@ bool contains(const std::string& text, const std::string& part) {
 
 TEST_CASE("listen addresses parse as host:port", "[server]") {
   auto [text, host, port] = GENERATE(table<std::string, std::string, int>({
-      {":8443", "0.0.0.0", 8443},
+      {":8443", "", 8443},
       {"127.0.0.1:0", "127.0.0.1", 0},
       {"0.0.0.0:9090", "0.0.0.0", 9090},
       {"[::1]:8443", "::1", 8443},
@@ -48,6 +48,7 @@ TEST_CASE("bad listen addresses name the flag", "[server]") {
 TEST_CASE("listen addresses print back with brackets for IPv6", "[server]") {
   CHECK(to_string(ListenAddress{"127.0.0.1", 8443}) == "127.0.0.1:8443");
   CHECK(to_string(ListenAddress{"::1", 0}) == "[::1]:0");
+  CHECK(to_string(ListenAddress{"", 8443}) == ":8443");
 }
 
 TEST_CASE("only JSON content types are accepted", "[server]") {

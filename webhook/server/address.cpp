@@ -32,12 +32,15 @@ ListenAddress parse_listen_address(std::string_view text, std::string_view flag)
     throw InputError(std::string(flag), "write IPv6 hosts in brackets, as [::1]:8443");
   }
   ListenAddress address;
-  address.host = host.empty() ? "0.0.0.0" : std::string(host);
+  address.host = std::string(host);
   address.port = parse_port(text.substr(colon + 1), flag);
   return address;
 }
 
 std::string to_string(const ListenAddress& address) {
+  if (address.host.empty()) {
+    return ":" + std::to_string(address.port);
+  }
   const bool v6 = address.host.find(':') != std::string::npos;
   return (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
 }

@@ -85,12 +85,26 @@ void tune_metrics_server(httplib::Server& server) {
   server.set_payload_max_length(64 * 1024);
 }
 
-// Binds `server` to `address`; port 0 picks a free port. Returns the bound port, or -1.
-int bind_server(httplib::Server& server, const ListenAddress& address) {
-  if (address.port == 0) {
-    return server.bind_to_any_port(address.host);
+// Binds `server` to `host`; port 0 picks a free port. Returns the bound port, or -1.
+int bind_host(httplib::Server& server, const std::string& host, int port) {
+  if (port == 0) {
+    return server.bind_to_any_port(host);
   }
-  return server.bind_to_port(address.host, address.port) ? address.port : -1;
+  return server.bind_to_port(host, port) ? port : -1;
+}
+
+// Binds `address`; every interface means "::" (dual-stack: IPv6-only clusters exist, and IPv4
+// arrives mapped), falling back to "0.0.0.0" on nodes without IPv6. Returns what was bound, with
+// port -1 on failure.
+ListenAddress bind_server(httplib::Server& server, const ListenAddress& address) {
+  if (!address.host.empty()) {
+    return {address.host, bind_host(server, address.host, address.port)};
+  }
+  const int port = bind_host(server, "::", address.port);
+  if (port >= 0) {
+    return {"::", port};
+  }
+  return {"0.0.0.0", bind_host(server, "0.0.0.0", address.port)};
 }
 
 // Waits for SIGTERM/SIGINT, or for a listener to stop on its own. Returns true for a signal.
@@ -189,10 +203,8 @@ int serve(const ServeOptions& options) {
   install_webhook_routes(webhook, state, options.json_limits, options.max_body_bytes);
   install_metrics_routes(metrics, state);
 
-  ListenAddress bound = options.listen;
-  ListenAddress metrics_bound = options.metrics_listen;
-  bound.port = bind_server(webhook, options.listen);
-  metrics_bound.port = bind_server(metrics, options.metrics_listen);
+  const ListenAddress bound = bind_server(webhook, options.listen);
+  const ListenAddress metrics_bound = bind_server(metrics, options.metrics_listen);
   if (bound.port < 0 || metrics_bound.port < 0) {
     log_event(err, "cannot bind",
               {{"listen", to_string(options.listen)},
