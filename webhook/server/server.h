@@ -12,8 +12,8 @@ namespace sigv4::server {
 
 // Everything `sigv4-injector serve` is told on its command line.
 struct ServeOptions {
-  ListenAddress listen{"0.0.0.0", 8443};
-  ListenAddress metrics_listen{"0.0.0.0", 9090};
+  ListenAddress listen{"", 8443};
+  ListenAddress metrics_listen{"", 9090};
   std::string tls_cert_file;
   std::string tls_key_file;
   bool self_signed = false;
