@@ -64,10 +64,11 @@ Config config_from(const Args& args) {
     config.region = *region;
   }
   if (auto mode = args.get("sidecar-mode")) {
-    if (*mode != "legacy" && *mode != "native") {
+    auto parsed = parse_sidecar_mode(*mode);
+    if (!parsed) {
       throw UsageError("--sidecar-mode: expected legacy|native, got \"" + *mode + "\"");
     }
-    config.sidecar_mode = *mode == "native" ? SidecarMode::kNative : SidecarMode::kLegacy;
+    config.sidecar_mode = *parsed;
   }
   try {
     validate_config(config);

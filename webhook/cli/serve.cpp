@@ -68,14 +68,12 @@ std::chrono::milliseconds parse_seconds(const std::string& flag, const std::stri
   return std::chrono::milliseconds(static_cast<long long>(std::ceil(seconds * 1000)));
 }
 
-SidecarMode parse_sidecar_mode(const std::string& text) {
-  if (text == "legacy") {
-    return SidecarMode::kLegacy;
+SidecarMode sidecar_mode_flag(const std::string& text) {
+  auto mode = parse_sidecar_mode(text);
+  if (!mode) {
+    throw UsageError("--sidecar-mode: expected legacy or native, got \"" + text + "\"");
   }
-  if (text == "native") {
-    return SidecarMode::kNative;
-  }
-  throw UsageError("--sidecar-mode: expected legacy or native, got \"" + text + "\"");
+  return *mode;
 }
 
 struct Options {
@@ -103,7 +101,7 @@ const std::map<std::string, Setter> kSetters = {
      [](Options& o, const std::string&, const std::string& v) { o.serve.config.region = v; }},
     {"sidecar-mode",
      [](Options& o, const std::string&, const std::string& v) {
-       o.serve.config.sidecar_mode = parse_sidecar_mode(v);
+       o.serve.config.sidecar_mode = sidecar_mode_flag(v);
      }},
     {"max-body-bytes", [](Options& o, const std::string& f,
                           const std::string& v) { o.serve.max_body_bytes = parse_count(f, v); }},

@@ -295,6 +295,16 @@ std::string_view to_string(SidecarMode mode) {
   return mode == SidecarMode::kNative ? "native" : "legacy";
 }
 
+std::optional<SidecarMode> parse_sidecar_mode(std::string_view text) {
+  if (text == "legacy") {
+    return SidecarMode::kLegacy;
+  }
+  if (text == "native") {
+    return SidecarMode::kNative;
+  }
+  return std::nullopt;
+}
+
 std::string_view to_string(Ipv6Mode mode) {
   switch (mode) {
     case Ipv6Mode::kOn:

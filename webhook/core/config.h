@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +71,9 @@ Config load_config(std::string_view yaml_text);
 void validate_config(const Config& config);
 
 std::string_view to_string(SidecarMode mode);
+
+// "legacy" or "native" as a SidecarMode; nullopt for anything else.
+std::optional<SidecarMode> parse_sidecar_mode(std::string_view text);
 std::string_view to_string(Ipv6Mode mode);
 std::string_view to_string(IptablesMode mode);
 

@@ -143,10 +143,11 @@ const std::array<Override, 19> kOverrides = {{
                          const std::string& v) { c.init.include_ports = port_list(k, v); }},
     {"sidecar-mode",
      [](Config& c, const std::string& k, const std::string& v) {
-       if (v != "legacy" && v != "native") {
+       auto mode = parse_sidecar_mode(v);
+       if (!mode) {
          bad(k, v, "expected legacy|native");
        }
-       c.sidecar_mode = v == "native" ? SidecarMode::kNative : SidecarMode::kLegacy;
+       c.sidecar_mode = *mode;
      }},
     {"log-level", set_log_level},
     {"cpu-request",
@@ -251,13 +252,7 @@ SidecarMode requested_sidecar_mode(const Json& annotations, SidecarMode fallback
   if (v == nullptr) {
     return fallback;
   }
-  if (*v == "native") {
-    return SidecarMode::kNative;
-  }
-  if (*v == "legacy") {
-    return SidecarMode::kLegacy;
-  }
-  return fallback;
+  return parse_sidecar_mode(*v).value_or(fallback);
 }
 
 }  // namespace sigv4
