@@ -1,6 +1,10 @@
 #include "admission.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "errors.h"
+#include "json_text.h"
 #include "pod.h"
 
 namespace sigv4 {
@@ -48,6 +52,93 @@ void prescan(std::string_view text, const JsonLimits& limits, std::string_view w
   }
 }
 
+// Builds the tree from nlohmann's SAX events (its lexer does all the validation). Unlike its own
+// DOM parser, which grows every object one key at a time (an ordered_map's reallocation copies
+// each `const` key), members wait on a stack until their container closes, which then gets its
+// exact size at once. Duplicate keys keep nlohmann's rule: first position, last value.
+class DomBuilder {
+ public:
+  bool null() { return add(Json(nullptr)); }
+  bool boolean(bool v) { return add(Json(v)); }
+  bool number_integer(Json::number_integer_t v) { return add(Json(v)); }
+  bool number_unsigned(Json::number_unsigned_t v) { return add(Json(v)); }
+  bool number_float(Json::number_float_t v, const std::string& /*text*/) { return add(Json(v)); }
+  bool string(std::string& v) { return add(Json(std::move(v))); }
+  bool binary(Json::binary_t& v) { return add(Json(std::move(v))); }
+  bool key(std::string& k) {
+    key_ = std::move(k);
+    return true;
+  }
+  bool start_object(std::size_t /*size*/) { return open(); }
+  bool start_array(std::size_t /*size*/) { return open(); }
+  bool end_object() { return add(close_object()); }
+  bool end_array() { return add(close_array()); }
+  template <class Exception>
+  bool parse_error(std::size_t /*position*/, const std::string& /*token*/, const Exception& ex) {
+    throw ex;
+  }
+  Json take() { return std::move(root_); }
+
+ private:
+  bool open() {
+    frames_.push_back({items_.size(), std::move(key_)});
+    key_.clear();
+    return true;
+  }
+  bool add(Json value) {
+    if (frames_.empty()) {
+      root_ = std::move(value);
+    } else {
+      items_.emplace_back(std::move(key_), std::move(value));
+      key_.clear();
+    }
+    return true;
+  }
+  Json close_array() {
+    const std::size_t start = frames_.back().start;
+    Json out(Json::value_t::array);
+    auto& array = out.get_ref<Json::array_t&>();
+    array.reserve(items_.size() - start);
+    for (std::size_t i = start; i < items_.size(); ++i) {
+      array.push_back(std::move(items_[i].second));
+    }
+    pop(start);
+    return out;
+  }
+  Json close_object() {
+    const std::size_t start = frames_.back().start;
+    Json out(Json::value_t::object);
+    auto& map = out.get_ref<Json::object_t&>();
+    map.reserve(items_.size() - start);
+    for (std::size_t i = start; i < items_.size(); ++i) {
+      auto& [k, v] = items_[i];
+      auto same =
+          std::find_if(map.begin(), map.end(), [&k = k](const auto& m) { return m.first == k; });
+      if (same != map.end()) {
+        same->second = std::move(v);
+      } else {
+        map.emplace_back(std::move(k), std::move(v));
+      }
+    }
+    pop(start);
+    return out;
+  }
+  void pop(std::size_t start) {
+    items_.resize(start);
+    key_ = std::move(frames_.back().key);
+    frames_.pop_back();
+  }
+
+  struct Frame {
+    std::size_t start;  // index in items_ of the container's first member
+    std::string key;    // the key the container itself goes under in its parent
+  };
+  std::vector<std::pair<std::string, Json>> items_;
+  std::vector<Frame> frames_;
+  std::string key_;
+  Json root_;
+};
+
 const Json& require(const Json& obj, std::string_view key, std::string_view path,
                     Json::value_t type, const char* type_name) {
   const Json& value = field(obj, key);
@@ -78,8 +169,10 @@ std::string optional_string(const Json& obj, std::string_view key, std::string_v
 Json parse_json_limited(std::string_view text, const JsonLimits& limits, std::string_view what) {
   prescan(text, limits, what);
   try {
-    return Json::parse(text.begin(), text.end());
-  } catch (const Json::parse_error& e) {
+    DomBuilder builder;
+    Json::sax_parse(text.begin(), text.end(), &builder);
+    return builder.take();
+  } catch (const Json::exception& e) {  // out_of_range too: a number overflowing a double
     throw InputError(std::string(what), std::string("malformed JSON: ") + e.what());
   }
 }
@@ -139,7 +232,7 @@ Json admission_response(const AdmissionRequest& request, const AdmissionAnswer& 
   Json response = {{"uid", request.uid}, {"allowed", answer.allowed}};
   if (answer.patch.is_array() && !answer.patch.empty()) {
     response["patchType"] = "JSONPatch";
-    response["patch"] = base64_encode(answer.patch.dump());
+    response["patch"] = base64_encode(to_json_text(answer.patch));
   }
   if (!answer.allowed) {
     response["status"] = {{"metadata", Json::object()},
@@ -159,27 +252,28 @@ Json admission_response(const AdmissionRequest& request, const AdmissionAnswer& 
 std::string base64_encode(std::string_view data) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
+  // Sized once and written by index: appending char by char cost more than the encoding.
+  std::string out((data.size() + 2) / 3 * 4, '=');
+  const auto* in = reinterpret_cast<const unsigned char*>(data.data());
+  char* o = out.data();
   std::size_t i = 0;
   for (; i + 2 < data.size(); i += 3) {
-    auto n = static_cast<unsigned>(static_cast<unsigned char>(data[i])) << 16 |
-             static_cast<unsigned>(static_cast<unsigned char>(data[i + 1])) << 8 |
-             static_cast<unsigned>(static_cast<unsigned char>(data[i + 2]));
-    out += kAlphabet[n >> 18 & 63];
-    out += kAlphabet[n >> 12 & 63];
-    out += kAlphabet[n >> 6 & 63];
-    out += kAlphabet[n & 63];
+    const unsigned n = unsigned{in[i]} << 16 | unsigned{in[i + 1]} << 8 | unsigned{in[i + 2]};
+    *o++ = kAlphabet[n >> 18 & 63];
+    *o++ = kAlphabet[n >> 12 & 63];
+    *o++ = kAlphabet[n >> 6 & 63];
+    *o++ = kAlphabet[n & 63];
   }
   if (i < data.size()) {
-    unsigned n = static_cast<unsigned>(static_cast<unsigned char>(data[i])) << 16;
+    unsigned n = unsigned{in[i]} << 16;
     if (i + 1 < data.size()) {
-      n |= static_cast<unsigned>(static_cast<unsigned char>(data[i + 1])) << 8;
+      n |= unsigned{in[i + 1]} << 8;
     }
-    out += kAlphabet[n >> 18 & 63];
-    out += kAlphabet[n >> 12 & 63];
-    out += i + 1 < data.size() ? kAlphabet[n >> 6 & 63] : '=';
-    out += '=';
+    o[0] = kAlphabet[n >> 18 & 63];
+    o[1] = kAlphabet[n >> 12 & 63];
+    if (i + 1 < data.size()) {
+      o[2] = kAlphabet[n >> 6 & 63];
+    }
   }
   return out;
 }

@@ -1,5 +1,7 @@
 #include "mutator.h"
 
+#include <utility>
+
 #include "errors.h"
 #include "overrides.h"
 #include "patch.h"
@@ -85,15 +87,19 @@ ReviewResult review(const Json& admission_review, const Config& config, Route ro
   const AdmissionRequest& req = result.request;
   PodRequest pod_request{req.kind, req.operation, req.namespace_name, req.object, {}};
   result.mutation = mutate_pod(pod_request, config, route);
+  // The patch and warnings are lent to the answer and taken back: a copy of the patch tree cost
+  // more than building it.
   AdmissionAnswer answer;
   answer.allowed = !result.mutation.denial.has_value();
-  answer.patch = result.mutation.patch;
-  answer.warnings = result.mutation.warnings;
+  answer.patch = std::move(result.mutation.patch);
+  answer.warnings = std::move(result.mutation.warnings);
   if (result.mutation.denial) {
     answer.code = 400;
     answer.message = *result.mutation.denial;
   }
   result.response = admission_response(req, answer);
+  result.mutation.patch = std::move(answer.patch);
+  result.mutation.warnings = std::move(answer.warnings);
   result.request.object = nullptr;
   return result;
 }

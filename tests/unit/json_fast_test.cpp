@@ -1,0 +1,51 @@
+// The fast paths of the review (the SAX tree builder behind parse_json_limited, and
+// to_json_text) must agree byte for byte with nlohmann's own parser and serializer.
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "core/admission.h"
+#include "core/errors.h"
+#include "core/json_text.h"
+
+using namespace sigv4;
+
+namespace {
+
+std::string nlohmann_text(const Json& value) {
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+}  // namespace
+
+TEST_CASE("parse_json_limited builds the same tree as Json::parse", "[json]") {
+  const char* text = GENERATE(
+      R"({"a":1,"b":[1,2,{"c":null}],"d":{"e":"f","g":[]},"h":{}})", R"([])", R"({})",
+      R"("just a string")", R"(42)", R"(-7)", R"(18446744073709551615)", R"(-0.0)", R"(1.5e300)",
+      R"(true)", R"(null)", R"({"dup":1,"x":2,"dup":3})", R"({"k":{"dup":[1],"dup":{"z":1}}})",
+      R"([[[]],[{}],[[1,[2,[3]]]]])", R"({"u":"\u00e9\ud83d\ude00 \"q\" \\ \n\t"})",
+      R"({"":{"":""}})", R"([{"a":1},{"a":2,"b":[{"c":[]}]}])");
+  const Json ours = parse_json_limited(text, {});
+  const Json theirs = Json::parse(text);
+  CHECK(ours == theirs);
+  CHECK(ours.dump() == theirs.dump());  // same key order too
+}
+
+TEST_CASE("parse_json_limited refuses what Json::parse refuses", "[json]") {
+  const char* text = GENERATE(R"({"a":1,})", R"([1,2)", R"({"a" 1})", R"({} x)", "\"\xff\"",
+                              R"({"a":tru})", R"()", R"([01])", "\"\x01\"");
+  CHECK_THROWS_AS(Json::parse(text), Json::parse_error);
+  CHECK_THROWS_AS(parse_json_limited(text, {}), InputError);
+}
+
+TEST_CASE("to_json_text writes what dump writes", "[json]") {
+  Json value = Json::parse(
+      R"({"ascii":"plain","esc":"q\" b\\ \b\f\n\r\t \u0001 \u001f \u007f","utf8":"\u00e9\ud83d\ude00",
+          "n":[0,-1,18446744073709551615,1.5,-0.0,1e-7,3.141592653589793],"b":[true,false,null],
+          "nested":{"a":[{},[],{"":""}]}})");
+  CHECK(to_json_text(value) == nlohmann_text(value));
+  Json invalid = std::string("bad \xff utf-8");
+  CHECK(to_json_text(invalid) == nlohmann_text(invalid));
+  CHECK(to_json_text(Json()) == "null");
+}

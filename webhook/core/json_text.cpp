@@ -1,0 +1,117 @@
+#include "json_text.h"
+
+namespace sigv4 {
+namespace {
+
+// Escapes as nlohmann's serializer does for ASCII: \" \\ \b \f \n \r \t, other control
+// characters as \u00xx. Strings holding any byte >= 0x80 (UTF-8, or invalid bytes to replace) go
+// through nlohmann itself.
+void append_string(std::string& out, const std::string& s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      out += Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
+      return;
+    }
+  }
+  out += '"';
+  std::size_t run = 0;  // start of the bytes not yet copied
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (u >= 0x20 && u != '"' && u != '\\') {
+      continue;
+    }
+    out.append(s, run, i - run);
+    run = i + 1;
+    switch (u) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += "\\u00";
+        out += kHex[u >> 4];
+        out += kHex[u & 15];
+    }
+  }
+  out.append(s, run, std::string::npos);
+  out += '"';
+}
+
+}  // namespace
+
+void append_json_text(std::string& out, const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [key, member] : value.items()) {
+        if (!first) {
+          out += ',';
+        }
+        first = false;
+        append_string(out, key);
+        out += ':';
+        append_json_text(out, member);
+      }
+      out += '}';
+      return;
+    }
+    case Json::value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& element : value) {
+        if (!first) {
+          out += ',';
+        }
+        first = false;
+        append_json_text(out, element);
+      }
+      out += ']';
+      return;
+    }
+    case Json::value_t::string:
+      append_string(out, value.get_ref<const std::string&>());
+      return;
+    case Json::value_t::boolean:
+      out += value.get<bool>() ? "true" : "false";
+      return;
+    case Json::value_t::null:
+      out += "null";
+      return;
+    case Json::value_t::number_integer:
+      out += std::to_string(value.get<Json::number_integer_t>());
+      return;
+    case Json::value_t::number_unsigned:
+      out += std::to_string(value.get<Json::number_unsigned_t>());
+      return;
+    default:  // floats, binary, discarded: nlohmann's own formatting
+      out += value.dump(-1, ' ', false, Json::error_handler_t::replace);
+      return;
+  }
+}
+
+std::string to_json_text(const Json& value) {
+  std::string out;
+  append_json_text(out, value);
+  return out;
+}
+
+}  // namespace sigv4

@@ -1,0 +1,18 @@
+#pragma once
+
+#include <string>
+
+#include "json.h"
+
+namespace sigv4 {
+
+// The compact JSON text of `value`, byte for byte what `value.dump(-1, ' ', false,
+// Json::error_handler_t::replace)` gives, but strings of plain ASCII (all of a patch and a
+// response but user-supplied text) are copied in one piece instead of escaped byte by byte.
+// Never throws for invalid UTF-8: it is replaced by U+FFFD, as with that dump.
+std::string to_json_text(const Json& value);
+
+// Appends the same text to `out`.
+void append_json_text(std::string& out, const Json& value);
+
+}  // namespace sigv4
