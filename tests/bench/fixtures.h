@@ -18,7 +18,7 @@ inline Json env_var(const std::string& name, const std::string& value) {
 }
 
 inline Json probe(const char* path, int delay) {
-  return Json{{"httpGet", {{"path", path}, {"port", 8080}, {"scheme", "HTTP"}}},
+  return Json{{"httpGet", {{"path", path}, {"port", 3000}, {"scheme", "HTTP"}}},
               {"initialDelaySeconds", delay},
               {"timeoutSeconds", 1},
               {"periodSeconds", 10},
@@ -30,16 +30,18 @@ inline Json app_container() {
   return Json{
       {"name", "checkout"},
       {"image", "123456789012.dkr.ecr.us-west-2.amazonaws.com/shop/checkout:v2.14.3"},
-      {"ports", Json::array({{{"name", "http"}, {"containerPort", 8080}, {"protocol", "TCP"}}})},
+      {"ports", Json::array({{{"name", "http"}, {"containerPort", 3000}, {"protocol", "TCP"}}})},
       {"env",
-       Json::array({env_var("LOG_LEVEL", "info"), env_var("PORT", "8080"),
+       Json::array({env_var("LOG_LEVEL", "info"),
+                    env_var("PORT", "3000"),
                     env_var("PAYMENTS_URL", "http://payments.shop.svc.cluster.local"),
-                    env_var("INVENTORY_URL", "http://inventory-svc-0a1b2c3d.7d67968.vpc-lattice-svcs"
-                                             ".us-west-2.on.aws"),
+                    env_var("INVENTORY_URL",
+                            "http://inventory-svc-0a1b2c3d.7d67968.vpc-lattice-svcs"
+                            ".us-west-2.on.aws"),
                     env_var("AWS_REGION", "us-west-2"),
                     {{"name", "POD_NAME"},
-                     {"valueFrom", {{"fieldRef", {{"apiVersion", "v1"},
-                                                  {"fieldPath", "metadata.name"}}}}}}})},
+                     {"valueFrom",
+                      {{"fieldRef", {{"apiVersion", "v1"}, {"fieldPath", "metadata.name"}}}}}}})},
       {"resources",
        {{"limits", {{"cpu", "1"}, {"memory", "512Mi"}}},
         {"requests", {{"cpu", "250m"}, {"memory", "256Mi"}}}}},
@@ -60,20 +62,19 @@ inline Json app_container() {
 }
 
 inline Json log_container() {
-  return Json{
-      {"name", "log-router"},
-      {"image", "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0"},
-      {"env", Json::array({env_var("FLB_LOG_LEVEL", "warn"),
-                           env_var("CLUSTER_NAME", "prod-us-west-2")})},
-      {"resources", {{"requests", {{"cpu", "50m"}, {"memory", "64Mi"}}}}},
-      {"volumeMounts",
-       Json::array({{{"name", "varlog"}, {"mountPath", "/var/log"}},
-                    {{"name", "kube-api-access-x7k2p"},
-                     {"readOnly", true},
-                     {"mountPath", "/var/run/secrets/kubernetes.io/serviceaccount"}}})},
-      {"terminationMessagePath", "/dev/termination-log"},
-      {"terminationMessagePolicy", "File"},
-      {"imagePullPolicy", "IfNotPresent"}};
+  return Json{{"name", "log-router"},
+              {"image", "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0"},
+              {"env", Json::array({env_var("FLB_LOG_LEVEL", "warn"),
+                                   env_var("CLUSTER_NAME", "prod-us-west-2")})},
+              {"resources", {{"requests", {{"cpu", "50m"}, {"memory", "64Mi"}}}}},
+              {"volumeMounts",
+               Json::array({{{"name", "varlog"}, {"mountPath", "/var/log"}},
+                            {{"name", "kube-api-access-x7k2p"},
+                             {"readOnly", true},
+                             {"mountPath", "/var/run/secrets/kubernetes.io/serviceaccount"}}})},
+              {"terminationMessagePath", "/dev/termination-log"},
+              {"terminationMessagePolicy", "File"},
+              {"imagePullPolicy", "IfNotPresent"}};
 }
 
 inline Json token_volume() {
@@ -81,23 +82,21 @@ inline Json token_volume() {
       {"name", "kube-api-access-x7k2p"},
       {"projected",
        {{"sources",
-         Json::array(
-             {{{"serviceAccountToken", {{"expirationSeconds", 3607}, {"path", "token"}}}},
-              {{"configMap",
-                {{"name", "kube-root-ca.crt"},
-                 {"items", Json::array({{{"key", "ca.crt"}, {"path", "ca.crt"}}})}}}},
-              {{"downwardAPI",
-                {{"items", Json::array({{{"path", "namespace"},
-                                         {"fieldRef", {{"apiVersion", "v1"},
-                                                       {"fieldPath", "metadata.namespace"}}}}})}}}}})},
+         Json::array({{{"serviceAccountToken", {{"expirationSeconds", 3607}, {"path", "token"}}}},
+                      {{"configMap",
+                        {{"name", "kube-root-ca.crt"},
+                         {"items", Json::array({{{"key", "ca.crt"}, {"path", "ca.crt"}}})}}}},
+                      {{"downwardAPI",
+                        {{"items", Json::array({{{"path", "namespace"},
+                                                 {"fieldRef",
+                                                  {{"apiVersion", "v1"},
+                                                   {"fieldPath", "metadata.namespace"}}}}})}}}}})},
         {"defaultMode", 420}}}};
 }
 
 inline Json toleration(const char* key) {
-  return Json{{"key", key},
-              {"operator", "Exists"},
-              {"effect", "NoExecute"},
-              {"tolerationSeconds", 300}};
+  return Json{
+      {"key", key}, {"operator", "Exists"}, {"effect", "NoExecute"}, {"tolerationSeconds", 300}};
 }
 
 // The typical pod: about 4 KB of review once serialised.
@@ -122,11 +121,10 @@ inline Json typical_pod() {
                                         {"controller", true},
                                         {"blockOwnerDeletion", true}}})}};
   Json spec = {
-      {"volumes",
-       Json::array({{{"name", "config"},
-                     {"configMap", {{"name", "checkout-config"}, {"defaultMode", 420}}}},
-                    {{"name", "varlog"}, {"emptyDir", Json::object()}},
-                    token_volume()})},
+      {"volumes", Json::array({{{"name", "config"},
+                                {"configMap", {{"name", "checkout-config"}, {"defaultMode", 420}}}},
+                               {{"name", "varlog"}, {"emptyDir", Json::object()}},
+                               token_volume()})},
       {"containers", Json::array({app_container(), log_container()})},
       {"restartPolicy", "Always"},
       {"terminationGracePeriodSeconds", 30},
@@ -182,18 +180,18 @@ inline Json filler_env(std::size_t i) {
 
 // The smallest realistic pod: one container, as a ReplicaSet creates it (about 1 KB of review).
 inline Json small_pod() {
-  return Json{{"kind", "Pod"},
-              {"apiVersion", "v1"},
-              {"metadata",
-               {{"generateName", "web-6d9f7c8b5-"},
-                {"namespace", "shop"},
-                {"labels", {{"app", "web"}, {"pod-template-hash", "6d9f7c8b5"}}}}},
-              {"spec",
-               {{"containers", Json::array({{{"name", "web"},
-                                             {"image", "nginx:1.27"},
-                                             {"resources", Json::object()}}})},
-                {"restartPolicy", "Always"},
-                {"dnsPolicy", "ClusterFirst"}}}};
+  return Json{
+      {"kind", "Pod"},
+      {"apiVersion", "v1"},
+      {"metadata",
+       {{"generateName", "web-6d9f7c8b5-"},
+        {"namespace", "shop"},
+        {"labels", {{"app", "web"}, {"pod-template-hash", "6d9f7c8b5"}}}}},
+      {"spec",
+       {{"containers",
+         Json::array({{{"name", "web"}, {"image", "nginx:1.27"}, {"resources", Json::object()}}})},
+        {"restartPolicy", "Always"},
+        {"dnsPolicy", "ClusterFirst"}}}};
 }
 
 // A review of about `bytes`: the small pod below 4 KB, else the typical pod with filler env vars

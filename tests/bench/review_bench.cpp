@@ -42,9 +42,8 @@ void run_reviews(benchmark::State& state, const std::string& body) {
                           static_cast<int64_t>(body.size()));
   state.counters["body_KB"] = kb;
   // Seconds per KB of body: reported next to the time so linearity shows at a glance.
-  state.counters["per_KB"] =
-      benchmark::Counter(kb, benchmark::Counter::kIsIterationInvariantRate |
-                                 benchmark::Counter::kInvert);
+  state.counters["per_KB"] = benchmark::Counter(
+      kb, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 // Review of a pod of about state.range(0) bytes.
@@ -63,8 +62,7 @@ BENCHMARK(BM_Review)
 
 // Review of the typical pod with state.range(0) env vars on its app container.
 void BM_ReviewEnv(benchmark::State& state) {
-  const std::string body =
-      sigv4::bench::review_with_env(static_cast<std::size_t>(state.range(0)));
+  const std::string body = sigv4::bench::review_with_env(static_cast<std::size_t>(state.range(0)));
   run_reviews(state, body);
 }
 BENCHMARK(BM_ReviewEnv)->Arg(1500)->Unit(benchmark::kMicrosecond);
@@ -90,8 +88,8 @@ int write_fixtures(const std::string& dir) {
 
 // A plain loop for profilers (callgrind counts instructions per review, stable on a noisy host).
 int profile(std::size_t bytes, int count) {
-  const std::string body = bytes == 1500 ? sigv4::bench::review_with_env(1500)
-                                         : sigv4::bench::review_of_size(bytes);
+  const std::string body =
+      bytes == 1500 ? sigv4::bench::review_with_env(1500) : sigv4::bench::review_of_size(bytes);
   std::size_t total = 0;
   for (int i = 0; i < count; ++i) {
     total += respond(body).size();
