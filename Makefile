@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 
 .PHONY: all deps build test unit integration asan format format-check tidy demo run static image clean help \
         tools chart-lint chart-test
-.PHONY: e2e demo-cluster demo-cli
+.PHONY: e2e demo-cluster demo-cli fuzz
 
 all: build
 
@@ -15,6 +15,7 @@ help:
 	@echo "make build         build build/sigv4-injector"
 	@echo "make test          build and run every test tier (ctest)"
 	@echo "make asan          run the suite under ASan+UBSan"
+	@echo "make fuzz          libFuzzer (clang) over each fuzz target for FUZZ_SECONDS (default 60)"
 	@echo "make fuzz          libFuzzer (clang) over each fuzz target for FUZZ_SECONDS (default 60)"
 	@echo "make demo          the workshop Deployment through the webhook on a loopback control plane"
 	@echo "make demo-cli      the same injection as an offline dry run"
@@ -54,6 +55,24 @@ asan: deps
 .PHONY: bench
 bench:
 	scripts/bench.sh
+
+# libFuzzer targets (tests/fuzz), built with clang in build-fuzz/; each runs FUZZ_SECONDS from
+# the checked-in seeds, new inputs go to build-fuzz/corpus/<target>, findings to build-fuzz/.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS ?= -max_len=4096
+FUZZ_TARGETS = review manifests config overrides
+
+fuzz: deps
+	@scripts/deps.sh clang-14 libclang-rt-14-dev
+	cmake -S . -B $(FUZZ_DIR) -DCMAKE_CXX_COMPILER=clang++-14 -DSIGV4_FUZZ=ON $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t && \
+	  $(FUZZ_DIR)/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    $(FUZZ_FLAGS) -artifact_prefix=$(FUZZ_DIR)/fuzz_$$t- \
+	    $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
 
 # libFuzzer targets (tests/fuzz), built with clang in build-fuzz/; each runs FUZZ_SECONDS from
 # the checked-in seeds, new inputs go to build-fuzz/corpus/<target>, findings to build-fuzz/.
