@@ -173,3 +173,19 @@ TEST_CASE("hostile JSON is bounded, not recursed", "[admission]") {
   CHECK_NOTHROW(parse_json_limited(R"(["\"quoted\" ok"])", small));
   CHECK(review_error("{\"a\":\"\xff\"}").find("malformed JSON") != std::string::npos);
 }
+
+TEST_CASE("a number too large for a double is a malformed review, not an internal error",
+          "[mutator]") {
+  // Found by tests/integration/test_hostile_input.py: nlohmann reports float overflow as
+  // out_of_range, which escaped as a 500.
+  for (const char* number : {"1e400", "-1e400", "1" /* control */}) {
+    std::string body = std::string(R"({"apiVersion":"admission.k8s.io/v1","kind":)") +
+                       R"("AdmissionReview","request":{"uid":"u","object":{"n":)" + number + "}}}";
+    if (std::string(number) == "1") {
+      CHECK_NOTHROW(review_text(body, default_config(), Route::kMutate));
+    } else {
+      CHECK(review_error(body).find("malformed JSON") != std::string::npos);
+    }
+  }
+  CHECK_THROWS_AS(parse_json_limited("[1e999]", JsonLimits{}), InputError);
+}
