@@ -129,6 +129,23 @@ TEST_CASE("multi-line strings keep their exact line ends through YAML", "[manife
   CHECK(back[0] == doc);
 }
 
+TEST_CASE("YAML that is not valid UTF-8 is an input error naming the document", "[manifests]") {
+  // Found by fuzz_manifests: yaml-cpp passes the bytes through, and writing them as JSON threw
+  // nlohmann's type_error (an internal error instead of exit 1 with a message).
+  for (const char* bad : {"a: b\xc9\n", "\xff: b\n", "a: \xc0\xaf\n", "a: \xed\xa0\x80\n",
+                          "a: \xf4\x90\x80\x80\n", "a: [x, \"\xe2\x82\"]\n"}) {
+    try {
+      read_documents(std::string("kind: A\n---\n") + bad, "bad.yaml");
+      FAIL("accepted " << bad);
+    } catch (const InputError& e) {
+      CHECK(std::string(e.what()).find("bad.yaml: document 1") != std::string::npos);
+      CHECK(std::string(e.what()).find("UTF-8") != std::string::npos);
+    }
+  }
+  auto docs = read_documents("a: \"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"\n", "ok.yaml");
+  CHECK(docs.at(0)["a"] == "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+}
+
 TEST_CASE("pod templates are found by kind", "[manifests]") {
   struct Case {
     const char* kind;

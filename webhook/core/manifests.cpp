@@ -161,6 +161,41 @@ Json resolve_plain(const std::string& s, const std::string& where) {
   return s;
 }
 
+// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF):
+// JSON strings must be, and kubectl's YAML reader refuses anything else too.
+bool valid_utf8(std::string_view s) {
+  constexpr std::array<unsigned long, 4> kMin = {0, 0x80, 0x800, 0x10000};
+  for (std::size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t extra = 0;
+    if (c >= 0xf0 && c <= 0xf7) {
+      extra = 3;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      extra = 2;
+    } else if (c >= 0xc0 && c <= 0xdf) {
+      extra = 1;
+    } else if (c >= 0x80) {
+      return false;
+    }
+    if (s.size() - i <= extra) {
+      return false;
+    }
+    unsigned long cp = extra == 0 ? c : c & (0x3fu >> extra);
+    for (std::size_t k = 1; k <= extra; ++k) {
+      auto next = static_cast<unsigned char>(s[i + k]);
+      if ((next & 0xc0) != 0x80) {
+        return false;
+      }
+      cp = cp << 6 | (next & 0x3fu);
+    }
+    if (cp < kMin[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
 struct Converter {
   std::string source;
   std::size_t nodes = 0;
@@ -193,6 +228,9 @@ struct Converter {
             throw InputError(source + ": " + path, "mapping keys must be strings");
           }
           const std::string& key = item.first.Scalar();
+          if (!valid_utf8(key)) {
+            throw InputError(source + ": " + path, "a key is not valid UTF-8");
+          }
           out[key] = convert(item.second, path.empty() ? key : path + "." + key, depth + 1);
         }
         return out;
@@ -204,6 +242,9 @@ struct Converter {
   Json scalar(const YAML::Node& node, const std::string& path) const {
     const std::string& tag = node.Tag();
     const std::string& text = node.Scalar();
+    if (!valid_utf8(text)) {
+      throw InputError(source + ": " + path, "not valid UTF-8");
+    }
     if (tag == "!" || tag == "tag:yaml.org,2002:str" || tag == "tag:yaml.org,2002:binary") {
       return text;
     }
