@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 
 BUILD_DIR=${BENCH_BUILD_DIR:-build-bench}
 scripts/deps.sh libbenchmark-dev hey nginx gnuplot-nox
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DSIGV4_BENCH=ON -DSIGV4_TESTS=OFF >/dev/null
+# No -Werror here: GCC 12 at -O3 reports a false -Wrestrict inside std::string (address.cpp).
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DSIGV4_BENCH=ON -DSIGV4_TESTS=OFF \
+  -DSIGV4_WERROR=OFF >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target sigv4-injector review_bench
 # shellcheck disable=SC2086
 exec python3 scripts/bench.py --build-dir "$BUILD_DIR" --json "$BUILD_DIR/bench.json" \

@@ -13,6 +13,7 @@
 
 #include "bench/fixtures.h"
 #include "core/config.h"
+#include "core/json_text.h"
 #include "core/mutator.h"
 
 namespace {
@@ -26,7 +27,7 @@ const sigv4::Config& config() {
 
 std::string respond(const std::string& body) {
   sigv4::ReviewResult result = sigv4::review_text(body, config(), sigv4::Route::kMutate);
-  return result.response.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return sigv4::to_json_text(result.response);  // as the server writes it
 }
 
 void run_reviews(benchmark::State& state, const std::string& body) {
