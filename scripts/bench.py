@@ -240,9 +240,10 @@ def wire(binary, work, fixtures, seconds, repeats):
         canned = f.read()
     figures = {"cold_start_ms": cold_start(binary, work, cert, key, 5) * 1000}
     server, port, metrics_port, _ = start_server(binary, work, cert, key)
-    nginx, nginx_port = start_nginx(work, cert, key, canned)
+    nginx = None
     runs = {k: [] for k in ("ours_rate", "nginx_rate", "ours_sat", "nginx_sat")}
     try:
+        nginx, nginx_port = start_nginx(work, cert, key, canned)
         for _ in range(repeats):
             for kind, workers, qps in (("rate", RATE_WORKERS, RATE // RATE_WORKERS),
                                        ("sat", SATURATED_WORKERS, None)):
@@ -258,7 +259,8 @@ def wire(binary, work, fixtures, seconds, repeats):
         figures["nginx_rss_mb"] = nginx_hwm_kb(nginx) / 1024
     finally:
         server.stop()
-        nginx.stop()
+        if nginx:
+            nginx.stop()
     for name, results in runs.items():
         figures[name] = {k: statistics.median(r[k] for r in results)
                          for k in results[0] if results[0][k] is not None}
