@@ -38,11 +38,19 @@ ListenAddress parse_listen_address(std::string_view text, std::string_view flag)
 }
 
 std::string to_string(const ListenAddress& address) {
-  if (address.host.empty()) {
-    return ":" + std::to_string(address.port);
+  // Appended piece by piece: `":" + std::to_string(...)` trips GCC 12's -Wrestrict false
+  // positive at -O3, which broke Release (-Werror) builds.
+  std::string out;
+  if (address.host.find(':') != std::string::npos) {
+    out += '[';
+    out += address.host;
+    out += ']';
+  } else {
+    out += address.host;
   }
-  const bool v6 = address.host.find(':') != std::string::npos;
-  return (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
+  out += ':';
+  out += std::to_string(address.port);
+  return out;
 }
 
 }  // namespace sigv4::server
