@@ -46,9 +46,8 @@ void check_patch(const Json& request, const Json& response, sigv4::Route route) 
   }
   // Re-review the patched pod: an injected pod is never injected twice (a credential sync patch
   // is allowed, but must not add the containers again).
-  Json again = {{"apiVersion", "admission.k8s.io/v1"},
-                {"kind", "AdmissionReview"},
-                {"request", request}};
+  Json again = {
+      {"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"request", request}};
   again["request"]["object"] = patched;
   auto second = sigv4::review(again, config(), route);
   check(!second.mutation.decision.inject, "a patched pod is injected again");
