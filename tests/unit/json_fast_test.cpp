@@ -49,3 +49,18 @@ TEST_CASE("to_json_text writes what dump writes", "[json]") {
   CHECK(to_json_text(invalid) == nlohmann_text(invalid));
   CHECK(to_json_text(Json()) == "null");
 }
+
+TEST_CASE("large objects keep nlohmann's duplicate-key rule through the hash index", "[json]") {
+  // Above the scan limit duplicates are found through an index: first position, last value.
+  std::string text = "{";
+  for (int i = 0; i < 200; ++i) {
+    text += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  }
+  text += R"("k7":"again","k199":"last","new":true})";
+  Json parsed = parse_json_limited(text, JsonLimits{});
+  CHECK(parsed == Json::parse(text));
+  CHECK(parsed.size() == 201);
+  CHECK(parsed.begin().key() == "k0");
+  CHECK(parsed["k7"] == "again");
+  CHECK(parsed["k199"] == "last");
+}
