@@ -74,24 +74,6 @@ fuzz: deps
 	    $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
 	done
 
-# libFuzzer targets (tests/fuzz), built with clang in build-fuzz/; each runs FUZZ_SECONDS from
-# the checked-in seeds, new inputs go to build-fuzz/corpus/<target>, findings to build-fuzz/.
-FUZZ_DIR ?= build-fuzz
-FUZZ_SECONDS ?= 60
-FUZZ_FLAGS ?= -max_len=4096
-FUZZ_TARGETS = review manifests config overrides
-
-fuzz: deps
-	@scripts/deps.sh clang-14 libclang-rt-14-dev
-	cmake -S . -B $(FUZZ_DIR) -DCMAKE_CXX_COMPILER=clang++-14 -DSIGV4_FUZZ=ON $(CMAKE_FLAGS)
-	cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
-	@for t in $(FUZZ_TARGETS); do \
-	  mkdir -p $(FUZZ_DIR)/corpus/$$t && \
-	  $(FUZZ_DIR)/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	    $(FUZZ_FLAGS) -artifact_prefix=$(FUZZ_DIR)/fuzz_$$t- \
-	    $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
-	done
-
 # End-to-end tier (tests/e2e): builds kube-apiserver/controller-manager on first use (~15 min).
 e2e: build
 	python3 tests/e2e/e2e.py --bin $(BUILD_DIR)/sigv4-injector
