@@ -16,7 +16,6 @@ help:
 	@echo "make test          build and run every test tier (ctest)"
 	@echo "make asan          run the suite under ASan+UBSan"
 	@echo "make fuzz          libFuzzer (clang) over each fuzz target for FUZZ_SECONDS (default 60)"
-	@echo "make fuzz          libFuzzer (clang) over each fuzz target for FUZZ_SECONDS (default 60)"
 	@echo "make demo          the workshop Deployment through the webhook on a loopback control plane"
 	@echo "make demo-cli      the same injection as an offline dry run"
 	@echo "make static        a self-contained binary bundle, checked in a bare chroot"
