@@ -32,6 +32,15 @@ void append_sample(std::string& out, std::string_view name, std::string_view lab
   out += '\n';
 }
 
+// A reload counter pair (index 0 failure, 1 success) as one labelled counter.
+template <typename Counters>
+void append_reloads(std::string& out, const char* name, const char* help,
+                    const Counters& counters) {
+  append_header(out, name, "counter", help);
+  append_sample(out, name, "result=\"success\"", counters[1].load(std::memory_order_relaxed));
+  append_sample(out, name, "result=\"failure\"", counters[0].load(std::memory_order_relaxed));
+}
+
 std::string format_double(double value) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.9g", value);
@@ -153,18 +162,10 @@ std::string Metrics::render(bool ready) const {
   render_requests(out);
   render_skips(out);
   render_histogram(out);
-  append_header(out, "sigv4_injector_config_reloads_total", "counter",
-                "Configuration file reloads by result.");
-  append_sample(out, "sigv4_injector_config_reloads_total", "result=\"success\"",
-                config_reloads_[1].load(kRelaxed));
-  append_sample(out, "sigv4_injector_config_reloads_total", "result=\"failure\"",
-                config_reloads_[0].load(kRelaxed));
-  append_header(out, "sigv4_injector_cert_reloads_total", "counter",
-                "Serving certificate reloads by result.");
-  append_sample(out, "sigv4_injector_cert_reloads_total", "result=\"success\"",
-                cert_reloads_[1].load(kRelaxed));
-  append_sample(out, "sigv4_injector_cert_reloads_total", "result=\"failure\"",
-                cert_reloads_[0].load(kRelaxed));
+  append_reloads(out, "sigv4_injector_config_reloads_total",
+                 "Configuration file reloads by result.", config_reloads_);
+  append_reloads(out, "sigv4_injector_cert_reloads_total", "Serving certificate reloads by result.",
+                 cert_reloads_);
   append_header(out, "sigv4_injector_ready", "gauge",
                 "1 when serving with a valid cert and config.");
   append_sample(out, "sigv4_injector_ready", "", ready ? 1 : 0);
