@@ -68,32 +68,29 @@ int port(const YAML::Node& node, const std::string& path) {
   return *value;
 }
 
-std::vector<std::string> strings(const YAML::Node& node, const std::string& path) {
-  std::vector<std::string> out;
+// A YAML list read item by item with `item` (which names its error by the item's path).
+template <typename Item>
+std::vector<Item> list(const YAML::Node& node, const std::string& path, const char* what,
+                       Item (*item)(const YAML::Node&, const std::string&)) {
+  std::vector<Item> out;
   if (node.IsNull()) {
     return out;
   }
   if (!node.IsSequence()) {
-    throw InputError(path, "expected a list");
+    throw InputError(path, std::string("expected a list") + what);
   }
   for (std::size_t i = 0; i < node.size(); ++i) {
-    out.push_back(scalar(node[i], path + "[" + std::to_string(i) + "]"));
+    out.push_back(item(node[i], path + "[" + std::to_string(i) + "]"));
   }
   return out;
 }
 
+std::vector<std::string> strings(const YAML::Node& node, const std::string& path) {
+  return list<std::string>(node, path, "", scalar);
+}
+
 std::vector<int> ports(const YAML::Node& node, const std::string& path) {
-  std::vector<int> out;
-  if (node.IsNull()) {
-    return out;
-  }
-  if (!node.IsSequence()) {
-    throw InputError(path, "expected a list of ports");
-  }
-  for (std::size_t i = 0; i < node.size(); ++i) {
-    out.push_back(port(node[i], path + "[" + std::to_string(i) + "]"));
-  }
-  return out;
+  return list<int>(node, path, " of ports", port);
 }
 
 void read_resources(const YAML::Node& node, const std::string& path, Resources& out) {
