@@ -60,15 +60,21 @@ bench:
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS ?= -max_len=4096
-FUZZ_TARGETS = review manifests config overrides
+# FUZZ_RUNS=N runs each target for N executions instead of FUZZ_SECONDS; FUZZ_SANITIZERS=undefined
+# (in its own FUZZ_DIR) trades ASan for ~3x the speed on long campaigns.
+FUZZ_RUNS ?=
+FUZZ_SANITIZERS ?= address,undefined
+FUZZ_TARGETS ?= review manifests config overrides
 
 fuzz: deps
 	@scripts/deps.sh clang-14 libclang-rt-14-dev
-	cmake -S . -B $(FUZZ_DIR) -DCMAKE_CXX_COMPILER=clang++-14 -DSIGV4_FUZZ=ON $(CMAKE_FLAGS)
+	cmake -S . -B $(FUZZ_DIR) -DCMAKE_CXX_COMPILER=clang++-14 -DSIGV4_FUZZ=ON \
+	  -DSIGV4_FUZZ_SANITIZERS=$(FUZZ_SANITIZERS) $(CMAKE_FLAGS)
 	cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_DIR)/corpus/$$t && \
-	  $(FUZZ_DIR)/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  $(FUZZ_DIR)/tests/fuzz/fuzz_$$t $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS)) \
+	    -print_final_stats=1 -rss_limit_mb=1024 \
 	    $(FUZZ_FLAGS) -artifact_prefix=$(FUZZ_DIR)/fuzz_$$t- \
 	    $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
 	done

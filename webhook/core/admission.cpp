@@ -7,6 +7,7 @@
 
 #include "errors.h"
 #include "json_text.h"
+#include "json_tree.h"
 #include "pod.h"
 
 namespace sigv4 {
@@ -54,10 +55,7 @@ void prescan(std::string_view text, const JsonLimits& limits, std::string_view w
   }
 }
 
-// Builds the tree from nlohmann's SAX events (its lexer does all the validation). Unlike its own
-// DOM parser, which grows every object one key at a time (an ordered_map's reallocation copies
-// each `const` key), members wait on a stack until their container closes, which then gets its
-// exact size at once. Duplicate keys keep nlohmann's rule: first position, last value.
+// Builds the tree from nlohmann's SAX events (its lexer does all the validation).
 class DomBuilder {
  public:
   bool null() { return add(Json(nullptr)); }
@@ -68,98 +66,29 @@ class DomBuilder {
   bool string(std::string& v) { return add(Json(std::move(v))); }
   bool binary(Json::binary_t& v) { return add(Json(std::move(v))); }
   bool key(std::string& k) {
-    key_ = std::move(k);
+    tree_.key(std::move(k));
     return true;
   }
   bool start_object(std::size_t /*size*/) { return open(); }
   bool start_array(std::size_t /*size*/) { return open(); }
-  bool end_object() { return add(close_object()); }
-  bool end_array() { return add(close_array()); }
+  bool end_object() { return add(tree_.close_object()); }
+  bool end_array() { return add(tree_.close_array()); }
   template <class Exception>
   bool parse_error(std::size_t /*position*/, const std::string& /*token*/, const Exception& ex) {
     throw ex;
   }
-  Json take() { return std::move(root_); }
+  Json take() { return tree_.take(); }
 
  private:
   bool open() {
-    frames_.push_back({items_.size(), std::move(key_)});
-    key_.clear();
+    tree_.open();
     return true;
   }
   bool add(Json value) {
-    if (frames_.empty()) {
-      root_ = std::move(value);
-    } else {
-      items_.emplace_back(std::move(key_), std::move(value));
-      key_.clear();
-    }
+    tree_.add(std::move(value));
     return true;
   }
-  Json close_array() {
-    const std::size_t start = frames_.back().start;
-    Json out(Json::value_t::array);
-    auto& array = out.get_ref<Json::array_t&>();
-    array.reserve(items_.size() - start);
-    for (std::size_t i = start; i < items_.size(); ++i) {
-      array.push_back(std::move(items_[i].second));
-    }
-    pop(start);
-    return out;
-  }
-  Json close_object() {
-    const std::size_t start = frames_.back().start;
-    const std::size_t count = items_.size() - start;
-    Json out(Json::value_t::object);
-    auto& map = out.get_ref<Json::object_t&>();
-    map.reserve(count);
-    // Small objects (nearly all of a pod) look for duplicates by scanning; large ones through a
-    // hash index, so a body of 300,000 keys is not 10^10 comparisons. The index views the keys
-    // already stored in `map`, which the reserve above keeps in place.
-    std::unordered_map<std::string_view, std::size_t> index;
-    const bool indexed = count > kScanLimit;
-    if (indexed) {
-      index.reserve(count);
-    }
-    for (std::size_t i = start; i < items_.size(); ++i) {
-      auto& [k, v] = items_[i];
-      std::size_t position = map.size();
-      if (indexed) {
-        if (auto it = index.find(k); it != index.end()) {
-          position = it->second;
-        }
-      } else {
-        auto same =
-            std::find_if(map.begin(), map.end(), [&k = k](const auto& m) { return m.first == k; });
-        position = static_cast<std::size_t>(same - map.begin());
-      }
-      if (position < map.size()) {
-        (map.begin() + static_cast<std::ptrdiff_t>(position))->second = std::move(v);
-      } else {
-        map.emplace_back(std::move(k), std::move(v));
-        if (indexed) {
-          index.emplace(map.back().first, position);
-        }
-      }
-    }
-    pop(start);
-    return out;
-  }
-  static constexpr std::size_t kScanLimit = 32;
-  void pop(std::size_t start) {
-    items_.resize(start);
-    key_ = std::move(frames_.back().key);
-    frames_.pop_back();
-  }
-
-  struct Frame {
-    std::size_t start;  // index in items_ of the container's first member
-    std::string key;    // the key the container itself goes under in its parent
-  };
-  std::vector<std::pair<std::string, Json>> items_;
-  std::vector<Frame> frames_;
-  std::string key_;
-  Json root_;
+  JsonTree tree_;
 };
 
 const Json& require(const Json& obj, std::string_view key, std::string_view path,
