@@ -36,6 +36,8 @@ Flags:
   --shutdown-timeout SECONDS  longest wait for reviews in flight after SIGTERM (default 20)
   --max-connections N         most connections served at once (default 1024)
   --keep-alive-timeout SECS   idle keep-alive connections are closed after this (default 5)
+  --request-timeout SECS      a connection's handshake and whole request must arrive within
+                              this, later requests within keep-alive + this (default 10)
   --log-format json|text      log line format (default text)
   --log-level LEVEL           trace, debug, info, warn, error (default info)
   --help                      print this help
@@ -123,6 +125,11 @@ const std::map<std::string, Setter> kSetters = {
      [](Options& o, const std::string& f, const std::string& v) {
        const auto timeout = std::chrono::ceil<std::chrono::seconds>(parse_seconds(f, v));
        o.serve.keep_alive_timeout_seconds = static_cast<int>(timeout.count());
+     }},
+    {"request-timeout",
+     [](Options& o, const std::string& f, const std::string& v) {
+       const auto timeout = std::chrono::ceil<std::chrono::seconds>(parse_seconds(f, v));
+       o.serve.request_timeout_seconds = static_cast<int>(timeout.count());
      }},
     {"log-format",
      [](Options& o, const std::string& f, const std::string& v) {

@@ -156,6 +156,10 @@ void Metrics::render_histogram(std::string& out) const {
   append_sample(out, std::string(kName) + "_count", "", cumulative);
 }
 
+void Metrics::count_request_timeouts(std::uint64_t connections) {
+  request_timeouts_.fetch_add(connections, std::memory_order_relaxed);
+}
+
 std::string Metrics::render(bool ready) const {
   std::string out;
   out.reserve(8192);
@@ -166,6 +170,10 @@ std::string Metrics::render(bool ready) const {
                  "Configuration file reloads by result.", config_reloads_);
   append_reloads(out, "sigv4_injector_cert_reloads_total", "Serving certificate reloads by result.",
                  cert_reloads_);
+  append_header(out, "sigv4_injector_request_timeouts_total", "counter",
+                "Connections closed for not sending a whole request within --request-timeout.");
+  append_sample(out, "sigv4_injector_request_timeouts_total", "",
+                request_timeouts_.load(std::memory_order_relaxed));
   append_header(out, "sigv4_injector_ready", "gauge",
                 "1 when serving with a valid cert and config.");
   append_sample(out, "sigv4_injector_ready", "", ready ? 1 : 0);

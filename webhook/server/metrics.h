@@ -40,6 +40,8 @@ class Metrics {
   void observe_duration(std::chrono::nanoseconds elapsed);
   void count_config_reload(bool success);
   void count_cert_reload(bool success);
+  // Connections closed because a whole request did not arrive in time (RequestDeadlines).
+  void count_request_timeouts(std::uint64_t connections);
 
   // The Prometheus text exposition (format 0.0.4) of every metric; `ready` feeds a gauge.
   std::string render(bool ready) const;
@@ -62,6 +64,7 @@ class Metrics {
   Counter duration_sum_ns_{0};
   std::array<Counter, 2> config_reloads_{};  // failure, success
   std::array<Counter, 2> cert_reloads_{};
+  Counter request_timeouts_{0};
 };
 
 // The `path` label of a route.

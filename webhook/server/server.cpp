@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "server/deadline.h"
 #include "server/logging.h"
 #include "server/pool.h"
 #include "server/routes.h"
@@ -72,8 +73,8 @@ void tune_webhook_server(httplib::Server& server, const ServeOptions& options) {
   server.set_tcp_nodelay(true);
   server.set_keep_alive_max_count(10000);
   server.set_keep_alive_timeout(options.keep_alive_timeout_seconds);
-  server.set_read_timeout(options.read_timeout_seconds, 0);
-  server.set_write_timeout(options.read_timeout_seconds, 0);
+  server.set_read_timeout(options.request_timeout_seconds, 0);
+  server.set_write_timeout(options.request_timeout_seconds, 0);
   server.set_payload_max_length(options.max_body_bytes);
 }
 
@@ -191,8 +192,13 @@ int serve(const ServeOptions& options) {
   if (!load_state(reloader, state, options)) {
     return EXIT_FAILURE;
   }
-  httplib::SSLServer webhook(
-      [&state](SSL_CTX& ctx) { return configure_server_context(ctx, state.certs); });
+  RequestDeadlines deadlines(
+      std::chrono::seconds(options.request_timeout_seconds),
+      std::chrono::seconds(options.keep_alive_timeout_seconds),
+      [&state](std::uint64_t connections) { state.metrics.count_request_timeouts(connections); });
+  httplib::SSLServer webhook([&state, &deadlines](SSL_CTX& ctx) {
+    return configure_server_context(ctx, state.certs) && deadlines.attach(ctx);
+  });
   httplib::Server metrics;
   if (!webhook.is_valid()) {
     log_event(err, "cannot set up TLS");
@@ -201,6 +207,10 @@ int serve(const ServeOptions& options) {
   tune_webhook_server(webhook, options);
   tune_metrics_server(metrics);
   install_webhook_routes(webhook, state, options.json_limits, options.max_body_bytes);
+  // After a handler the whole request (body included) has been read: restart the clock.
+  webhook.set_post_routing_handler([&deadlines](const httplib::Request& req, httplib::Response&) {
+    deadlines.request_handled(req.ssl);
+  });
   install_metrics_routes(metrics, state);
 
   const ListenAddress bound = bind_server(webhook, options.listen);
@@ -214,6 +224,7 @@ int serve(const ServeOptions& options) {
   log_event(info, "webhook listening on " + to_string(bound), {{"port", bound.port}});
   log_event(info, "metrics listening on " + to_string(metrics_bound),
             {{"port", metrics_bound.port}});
+  deadlines.start();
   return run_listeners(webhook, metrics, state, reloader, options);
 }
 

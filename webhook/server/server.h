@@ -24,7 +24,9 @@ struct ServeOptions {
   std::chrono::milliseconds shutdown_timeout{20000};
   std::size_t max_connections = 1024;
   int keep_alive_timeout_seconds = 5;
-  int read_timeout_seconds = 10;
+  // A connection's TLS handshake and request (headers and body) must arrive within this, and
+  // every later request within keep-alive + this; also the timeout of each read and write.
+  int request_timeout_seconds = 10;
 };
 
 // Runs the HTTPS webhook and the metrics endpoint until SIGTERM or SIGINT, then stops accepting,
