@@ -7,7 +7,6 @@
 
 #include "errors.h"
 #include "json_text.h"
-#include "json_tree.h"
 #include "pod.h"
 
 namespace sigv4 {
@@ -15,81 +14,6 @@ namespace {
 
 constexpr std::string_view kV1 = "admission.k8s.io/v1";
 constexpr std::string_view kV1beta1 = "admission.k8s.io/v1beta1";
-
-// One pass over the text, outside and inside strings, tracking nesting and string lengths, so
-// hostile input is refused before the parser builds anything.
-void prescan(std::string_view text, const JsonLimits& limits, std::string_view what) {
-  std::size_t depth = 0;
-  bool in_string = false;
-  std::size_t string_start = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-        if (i - string_start > limits.max_string_bytes) {
-          throw InputError(std::string(what),
-                           "a string at byte " + std::to_string(string_start) + " is longer than " +
-                               std::to_string(limits.max_string_bytes) + " bytes");
-        }
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-      string_start = i;
-    } else if (c == '{' || c == '[') {
-      if (++depth > limits.max_depth) {
-        throw InputError(std::string(what), "JSON nested deeper than " +
-                                                std::to_string(limits.max_depth) +
-                                                " levels at byte " + std::to_string(i));
-      }
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
-    }
-  }
-  if (in_string && text.size() - string_start > limits.max_string_bytes) {
-    throw InputError(std::string(what), "unterminated oversized string");
-  }
-}
-
-// Builds the tree from nlohmann's SAX events (its lexer does all the validation).
-class DomBuilder {
- public:
-  bool null() { return add(Json(nullptr)); }
-  bool boolean(bool v) { return add(Json(v)); }
-  bool number_integer(Json::number_integer_t v) { return add(Json(v)); }
-  bool number_unsigned(Json::number_unsigned_t v) { return add(Json(v)); }
-  bool number_float(Json::number_float_t v, const std::string& /*text*/) { return add(Json(v)); }
-  bool string(std::string& v) { return add(Json(std::move(v))); }
-  bool binary(Json::binary_t& v) { return add(Json(std::move(v))); }
-  bool key(std::string& k) {
-    tree_.key(std::move(k));
-    return true;
-  }
-  bool start_object(std::size_t /*size*/) { return open(); }
-  bool start_array(std::size_t /*size*/) { return open(); }
-  bool end_object() { return add(tree_.close_object()); }
-  bool end_array() { return add(tree_.close_array()); }
-  template <class Exception>
-  bool parse_error(std::size_t /*position*/, const std::string& /*token*/, const Exception& ex) {
-    throw ex;
-  }
-  Json take() { return tree_.take(); }
-
- private:
-  bool open() {
-    tree_.open();
-    return true;
-  }
-  bool add(Json value) {
-    tree_.add(std::move(value));
-    return true;
-  }
-  JsonTree tree_;
-};
 
 const Json& require(const Json& obj, std::string_view key, std::string_view path,
                     Json::value_t type, const char* type_name) {
@@ -117,17 +41,6 @@ std::string optional_string(const Json& obj, std::string_view key, std::string_v
 }
 
 }  // namespace
-
-Json parse_json_limited(std::string_view text, const JsonLimits& limits, std::string_view what) {
-  prescan(text, limits, what);
-  try {
-    DomBuilder builder;
-    Json::sax_parse(text.begin(), text.end(), &builder);
-    return builder.take();
-  } catch (const Json::exception& e) {  // out_of_range too: a number overflowing a double
-    throw InputError(std::string(what), std::string("malformed JSON: ") + e.what());
-  }
-}
 
 AdmissionRequest parse_admission_review(const Json& review) {
   if (!review.is_object()) {

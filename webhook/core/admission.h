@@ -9,15 +9,18 @@
 
 namespace sigv4 {
 
-// Bounds applied to untrusted JSON before it is parsed: the pre-scan rejects nesting deeper
-// than `max_depth` and single strings longer than `max_string_bytes` without recursion.
+// Bounds applied to untrusted JSON while it is parsed (iteratively, so depth costs no stack):
+// nesting deeper than `max_depth` and single strings longer than `max_string_bytes` are refused
+// before anything deeper or longer is built.
 struct JsonLimits {
   std::size_t max_depth = 100;
   std::size_t max_string_bytes = std::size_t{1} << 20;
 };
 
-// Parses untrusted JSON text within `limits`. Throws InputError (mapped to HTTP 400) for
-// malformed JSON, too deep nesting or oversized strings; `what` names the document.
+// Parses untrusted JSON text within `limits` (json_parse.cpp), as strictly as Json::parse and
+// into the same tree (duplicate keys: first position, last value). Throws InputError (mapped to
+// HTTP 400) for malformed JSON, too deep nesting or oversized strings; `what` names the
+// document, the message the byte offset.
 Json parse_json_limited(std::string_view text, const JsonLimits& limits,
                         std::string_view what = "request body");
 
