@@ -64,3 +64,22 @@ TEST_CASE("large objects keep nlohmann's duplicate-key rule through the hash ind
   CHECK(parsed["k7"] == "again");
   CHECK(parsed["k199"] == "last");
 }
+
+TEST_CASE("to_json_text escapes long strings as dump does, wherever the odd byte sits", "[json]") {
+  // Plain runs are skipped eight bytes at a time: put each special byte at every offset of a
+  // longer string, and a UTF-8 byte after escapes already written (the writer starts over).
+  const std::string specials = std::string("\"\\\b\f\n\r\t\x01\x1f\x7f", 10) + "\xc3\xa9";
+  for (std::size_t at = 0; at < 20; ++at) {
+    for (char special : specials) {
+      std::string s(20, 'a');
+      s[at] = special;
+      if (static_cast<unsigned char>(special) == 0xc3) {
+        s.insert(at + 1, 1, '\xa9');
+        s[0] = '"';
+      }
+      const Json value = Json::array({s, Json{{s, s}}});
+      INFO(at);
+      CHECK(to_json_text(value) == nlohmann_text(value));
+    }
+  }
+}
