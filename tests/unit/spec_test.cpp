@@ -161,3 +161,43 @@ TEST_CASE("Pod Identity env is copied too", "[spec]") {
   REQUIRE(sources["volumeMounts"].size() == 1);
   CHECK(sources["volumeMounts"][0]["name"] == "eks-pod-identity-token");
 }
+
+TEST_CASE("the containers follow the settings of each call, not the last ones cached", "[spec]") {
+  // The templates are kept per thread for the last settings; alternating settings must rebuild.
+  Config a = default_config();
+  Config b = default_config();
+  b.proxy.port = 15001;
+  b.init.cidrs.push_back("10.0.0.0/8");
+  const Json init_a = init_container(a);
+  const Json proxy_a = proxy_container(a, test::make_pod());
+  for (int round = 0; round < 2; ++round) {
+    CHECK(contains(init_container(b)["command"][2].get<std::string>(), "PROXY_PORT=15001"));
+    CHECK(proxy_container(b, test::make_pod())["ports"][0]["containerPort"] == 15001);
+    CHECK(init_container(a) == init_a);
+    CHECK(proxy_container(a, test::make_pod()) == proxy_a);
+  }
+  CHECK(contains(init_a["command"][2].get<std::string>(), "PROXY_PORT=8080"));
+  // A copy: changing what one call returned does not change the next.
+  Json changed = init_container(a);
+  changed["image"] = "changed";
+  CHECK(init_container(a) == init_a);
+}
+
+TEST_CASE("native mode with token mounts keeps the field order", "[spec]") {
+  Config c = default_config();
+  c.sidecar_mode = SidecarMode::kNative;
+  Json pod = test::make_pod();
+  pod["spec"]["containers"][0]["env"] = Json::parse(R"([
+    {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": "/var/run/secrets/eks/token"}])");
+  pod["spec"]["containers"][0]["volumeMounts"] =
+      Json::parse(R"([{"name": "aws-iam-token", "mountPath": "/var/run/secrets/eks"}])");
+  Json proxy = proxy_container(c, pod);
+  std::vector<std::string> keys;
+  for (const auto& item : proxy.items()) {
+    keys.push_back(item.key());
+  }
+  CHECK(keys == std::vector<std::string>{"name", "image", "args", "ports", "env", "resources",
+                                         "securityContext", "volumeMounts", "restartPolicy",
+                                         "startupProbe"});
+  CHECK(proxy["env"].size() == 2);
+}

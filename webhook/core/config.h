@@ -18,6 +18,7 @@ struct Resources {
   std::string memory_request;
   std::string cpu_limit;
   std::string memory_limit;
+  bool operator==(const Resources&) const = default;
 };
 
 struct ProxyConfig {
@@ -34,6 +35,7 @@ struct ProxyConfig {
   std::string host;       // --host, optional
   std::string sign_host;  // --sign-host, optional
   Resources resources;
+  bool operator==(const ProxyConfig&) const = default;
 };
 
 struct InitConfig {
@@ -43,6 +45,7 @@ struct InitConfig {
   std::vector<int> exclude_ports;
   std::vector<int> include_ports;
   Resources resources;
+  bool operator==(const InitConfig&) const = default;
 };
 
 // The injector's configuration: built-in defaults < config file. Immutable once built; a reload
@@ -56,6 +59,8 @@ struct Config {
   std::vector<std::string> exclude_namespaces;
   ProxyConfig proxy;
   InitConfig init;
+  // Field by field, for the container templates cached per settings (spec.cpp).
+  bool operator==(const Config&) const = default;
 };
 
 // The defaults: the EKS workshop's injection (images, args, port 8080, UID 101, 169.254.171.0/24),

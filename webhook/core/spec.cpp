@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <string_view>
 
 #include "pod.h"
@@ -137,7 +138,9 @@ Json proxy_args(const Config& s) {
   return args;
 }
 
-Json init_container(const Config& s) {
+namespace {
+
+Json build_init_container(const Config& s) {
   return Json{
       {"name", kInitContainerName},
       {"image", s.init.image},
@@ -154,12 +157,9 @@ Json init_container(const Config& s) {
   };
 }
 
-Json proxy_container(const Config& s, const Json& pod) {
-  Json sources = credential_sources(pod);
+// The sidecar for a pod without credential env or token mounts.
+Json build_proxy_container(const Config& s) {
   Json env = Json::array({Json{{"name", "AWS_REGION"}, {"value", s.region}}});
-  for (auto& e : sources["env"]) {
-    env.push_back(std::move(e));
-  }
   Json c = {
       {"name", kProxyContainerName},
       {"image", s.proxy.image},
@@ -176,13 +176,57 @@ Json proxy_container(const Config& s, const Json& pod) {
         {"capabilities", {{"drop", Json::array({"ALL"})}}},
         {"seccompProfile", {{"type", "RuntimeDefault"}}}}},
   };
-  if (!sources["volumeMounts"].empty()) {
-    c["volumeMounts"] = std::move(sources["volumeMounts"]);
-  }
   if (s.sidecar_mode == SidecarMode::kNative) {
     c["restartPolicy"] = "Always";
     c["startupProbe"] = {
         {"tcpSocket", {{"port", s.proxy.port}}}, {"periodSeconds", 1}, {"failureThreshold", 30}};
+  }
+  return c;
+}
+
+// The two containers for one set of settings, which every pod reviewed with them shares: building
+// them (the iptables script, args, resources, securityContext) was a third of a review. Kept
+// per thread, for the last settings seen: the server reviews on many threads, each reusing its
+// own copy without locks; the key is the whole Config, compared field by field, so a reload, a
+// per-pod override or a field added later can never be served a stale container.
+struct Templates {
+  Config settings;
+  Json init;
+  Json proxy;
+};
+
+const Templates& templates(const Config& s) {
+  thread_local std::optional<Templates> memo;
+  if (!memo || !(memo->settings == s)) {
+    memo.reset();  // a throw below leaves no half-built entry
+    memo.emplace(Templates{s, build_init_container(s), build_proxy_container(s)});
+  }
+  return *memo;
+}
+
+}  // namespace
+
+Json init_container(const Config& s) { return templates(s).init; }
+
+Json proxy_container(const Config& s, const Json& pod) {
+  Json c = templates(s).proxy;
+  Json sources = credential_sources(pod);
+  for (auto& e : sources["env"]) {
+    c["env"].push_back(std::move(e));
+  }
+  if (!sources["volumeMounts"].empty()) {
+    // volumeMounts goes after securityContext, before the native-mode fields.
+    Json tail = Json::object();
+    for (const char* key : {"restartPolicy", "startupProbe"}) {
+      if (c.contains(key)) {
+        tail[key] = std::move(c[key]);
+        c.erase(key);
+      }
+    }
+    c["volumeMounts"] = std::move(sources["volumeMounts"]);
+    for (auto& [key, value] : tail.items()) {
+      c[key] = std::move(value);
+    }
   }
   return c;
 }
