@@ -62,6 +62,19 @@ TEST_CASE("base64 matches RFC 4648 vectors", "[admission]") {
   CHECK(base64_encode("foobar") == "Zm9vYmFy");
   CHECK(base64_decode(base64_encode(std::string("\xff\x00\x10", 3))) ==
         std::string("\xff\x00\x10", 3));
+  // Every byte value in every position of a group of three, and every tail length.
+  std::string all;
+  for (int round = 0; round < 3; ++round) {
+    for (int b = 0; b < 256; ++b) {
+      all += static_cast<char>(b);
+    }
+    all += 'x';
+  }
+  for (std::size_t cut = 0; cut < 3; ++cut) {
+    const std::string data = all.substr(cut);
+    CHECK(base64_decode(base64_encode(data)) == data);
+  }
+  CHECK(base64_encode("\xfb\xff\xbf") == "+/+/");
 }
 
 TEST_CASE("a review is answered in its own version with an applicable patch", "[mutator]") {

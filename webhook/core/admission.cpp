@@ -1,6 +1,8 @@
 #include "admission.h"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -117,6 +119,15 @@ Json admission_response(const AdmissionRequest& request, const AdmissionAnswer& 
 std::string base64_encode(std::string_view data) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  // Every 12-bit value as its two output characters: a group of three bytes is two lookups
+  // and two 2-byte stores instead of four of each (the patch is kilobytes, encoded per review).
+  static constexpr auto kPairs = [] {
+    std::array<std::array<char, 2>, 4096> pairs{};
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+      pairs[i] = {kAlphabet[i >> 6], kAlphabet[i & 63]};
+    }
+    return pairs;
+  }();
   // Sized once and written by index: appending char by char cost more than the encoding.
   std::string out((data.size() + 2) / 3 * 4, '=');
   const auto* in = reinterpret_cast<const unsigned char*>(data.data());
@@ -124,10 +135,9 @@ std::string base64_encode(std::string_view data) {
   std::size_t i = 0;
   for (; i + 2 < data.size(); i += 3) {
     const unsigned n = unsigned{in[i]} << 16 | unsigned{in[i + 1]} << 8 | unsigned{in[i + 2]};
-    *o++ = kAlphabet[n >> 18 & 63];
-    *o++ = kAlphabet[n >> 12 & 63];
-    *o++ = kAlphabet[n >> 6 & 63];
-    *o++ = kAlphabet[n & 63];
+    std::memcpy(o, kPairs[n >> 12].data(), 2);
+    std::memcpy(o + 2, kPairs[n & 0xFFF].data(), 2);
+    o += 4;
   }
   if (i < data.size()) {
     unsigned n = unsigned{in[i]} << 16;
