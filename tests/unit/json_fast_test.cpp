@@ -8,6 +8,7 @@
 #include "core/admission.h"
 #include "core/errors.h"
 #include "core/json_text.h"
+#include "core/json_tree.h"
 
 using namespace sigv4;
 
@@ -82,4 +83,23 @@ TEST_CASE("to_json_text escapes long strings as dump does, wherever the odd byte
       CHECK(to_json_text(value) == nlohmann_text(value));
     }
   }
+}
+
+TEST_CASE("dispose frees trees of any depth and leaves null", "[json]") {
+  JsonLimits deep;
+  deep.max_depth = 100000;
+  std::string text;
+  for (int i = 0; i < 50000; ++i) {
+    text += R"({"a":[1,"two",)";
+  }
+  text += "null";
+  for (int i = 0; i < 50000; ++i) {
+    text += "]}";
+  }
+  Json value = parse_json_limited(text, deep);
+  dispose(value);  // recursion stops early; nlohmann frees the rest without recursion
+  CHECK(value.is_null());
+  Json small = parse_json_limited(R"({"k":[{"x":[]},"s",1]})", {});
+  dispose(small);
+  CHECK(small.is_null());
 }

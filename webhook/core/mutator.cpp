@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "errors.h"
+#include "json_tree.h"
 #include "overrides.h"
 #include "patch.h"
 #include "pod.h"
@@ -107,7 +108,9 @@ ReviewResult review(const Json& admission_review, const Config& config, Route ro
 ReviewResult review_text(std::string_view body, const Config& config, Route route,
                          const JsonLimits& limits) {
   Json parsed = parse_json_limited(body, limits);
-  return review(parsed, config, route);
+  ReviewResult result = review(parsed, config, route);
+  dispose(parsed);
+  return result;
 }
 
 }  // namespace sigv4
