@@ -96,24 +96,37 @@ AdmissionRequest parse_admission_review(const Json& review) {
 }
 
 Json admission_response(const AdmissionRequest& request, const AdmissionAnswer& answer) {
-  Json response = {{"uid", request.uid}, {"allowed", answer.allowed}};
+  // Built member by member (initializer lists build and reshape a pair array per member), and
+  // the patch text written into a buffer sized for it, then base64-encoded once.
+  Json response(Json::value_t::object);
+  auto& members = response.get_ref<Json::object_t&>();
+  members.reserve(6);
+  members.emplace_back("uid", request.uid);
+  members.emplace_back("allowed", answer.allowed);
   if (answer.patch.is_array() && !answer.patch.empty()) {
-    response["patchType"] = "JSONPatch";
-    response["patch"] = base64_encode(to_json_text(answer.patch));
+    std::string text;
+    text.reserve(4096);
+    append_json_text(text, answer.patch);
+    members.emplace_back("patchType", "JSONPatch");
+    members.emplace_back("patch", base64_encode(text));
   }
   if (!answer.allowed) {
-    response["status"] = {{"metadata", Json::object()},
-                          {"status", "Failure"},
-                          {"message", answer.message},
-                          {"reason", answer.code == 400 ? "BadRequest" : "Forbidden"},
-                          {"code", answer.code}};
+    members.emplace_back("status", Json{{"metadata", Json::object()},
+                                        {"status", "Failure"},
+                                        {"message", answer.message},
+                                        {"reason", answer.code == 400 ? "BadRequest" : "Forbidden"},
+                                        {"code", answer.code}});
   }
   if (!answer.warnings.empty()) {
-    response["warnings"] = answer.warnings;
+    members.emplace_back("warnings", answer.warnings);
   }
-  return Json{{"apiVersion", request.api_version},
-              {"kind", "AdmissionReview"},
-              {"response", std::move(response)}};
+  Json review(Json::value_t::object);
+  auto& top = review.get_ref<Json::object_t&>();
+  top.reserve(3);
+  top.emplace_back("apiVersion", request.api_version);
+  top.emplace_back("kind", "AdmissionReview");
+  top.emplace_back("response", std::move(response));
+  return review;
 }
 
 std::string base64_encode(std::string_view data) {

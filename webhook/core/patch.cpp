@@ -12,18 +12,30 @@ constexpr const char* kStatusKey = "sigv4-injector.io/status";
 constexpr const char* kVersionKey = "sigv4-injector.io/version";
 constexpr const char* kDefaultContainerKey = "kubectl.kubernetes.io/default-container";
 
+// Built member by member: an initializer list first builds each pair as a two-element array
+// and then checks its shape, which cost more than the operation itself.
 Json add(std::string path, Json value) {
-  return Json{{"op", "add"}, {"path", std::move(path)}, {"value", std::move(value)}};
+  Json op(Json::value_t::object);
+  auto& members = op.get_ref<Json::object_t&>();
+  members.reserve(3);
+  members.emplace_back("op", "add");
+  members.emplace_back("path", std::move(path));
+  members.emplace_back("value", std::move(value));
+  return op;
 }
 
 // The annotations to add: ours, and the default container when the user has none.
 Json new_annotations(const Json& pod, std::string_view version) {
-  Json out = {{kStatusKey, "injected"}, {kVersionKey, version}};
+  Json out(Json::value_t::object);
+  auto& members = out.get_ref<Json::object_t&>();
+  members.reserve(3);
+  members.emplace_back(kStatusKey, "injected");
+  members.emplace_back(kVersionKey, version);
   const Json& list = containers(pod);
   if (annotation(pod, kDefaultContainerKey).empty() && list.is_array() && !list.empty()) {
     std::string_view first = string_field(list.front(), "name");
     if (!first.empty()) {
-      out[kDefaultContainerKey] = first;
+      members.emplace_back(kDefaultContainerKey, first);
     }
   }
   return out;
@@ -40,8 +52,8 @@ void add_annotations(const Json& pod, std::string_view version, Json& ops) {
     ops.push_back(add("/metadata/annotations", std::move(wanted)));
     return;
   }
-  for (auto& [key, value] : wanted.items()) {
-    ops.push_back(add("/metadata/annotations/" + escape_json_pointer(key), value));
+  for (auto& [key, value] : wanted.get_ref<Json::object_t&>()) {
+    ops.push_back(add("/metadata/annotations/" + escape_json_pointer(key), std::move(value)));
   }
 }
 

@@ -99,7 +99,13 @@ Json credential_sources(const Json& pod) {
       }
     }
   }
-  return Json{{"env", std::move(env)}, {"volumeMounts", std::move(mounts)}};
+  // Member by member: an initializer list would rebuild both arrays as pairs first.
+  Json out(Json::value_t::object);
+  auto& members = out.get_ref<Json::object_t&>();
+  members.reserve(2);
+  members.emplace_back("env", std::move(env));
+  members.emplace_back("volumeMounts", std::move(mounts));
+  return out;
 }
 
 Json proxy_args(const Config& s) {
