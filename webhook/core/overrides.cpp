@@ -1,5 +1,6 @@
 #include "overrides.h"
 
+#include <algorithm>
 #include <array>
 #include <functional>
 #include <string>
@@ -208,6 +209,17 @@ void check_resources(const Config& c) {
 Config apply_overrides(const Config& base, const Json& annotations) {
   Config c = base;
   if (!annotations.is_object()) {
+    return c;
+  }
+  // Most pods carry neither prefix: one pass over their keys spares building the compat keys.
+  const auto& members = annotations.get_ref<const Json::object_t&>();
+  const bool any = std::any_of(members.begin(), members.end(), [](const auto& member) {
+    const std::string_view key = member.first;
+    return key.substr(0, kAnnotationPrefix.size()) == kAnnotationPrefix ||
+           key.substr(0, kCompatPrefix.size()) == kCompatPrefix;
+  });
+  if (!any) {
+    check_resources(c);
     return c;
   }
   for (const auto& o : kCompat) {
