@@ -119,19 +119,26 @@ def region_of(server):
     return None
 
 
+def replace_file(path, text):
+    """Writes `path` atomically, as Kubernetes updates a ConfigMap volume: written in place
+    (truncate, then write), a reload every 0.1 s can read the empty file in between, which is a
+    valid config of its own and counts a second reload."""
+    with open(path + ".new", "w") as f:
+        f.write(text)
+    os.replace(path + ".new", path)
+
+
 def check_config_reload(server, config):
     h.check(region_of(server) == "us-west-2", "initial config: region us-west-2 in the patch")
     before = server.metrics()
-    with open(config, "w") as f:
-        f.write("region: eu-west-1\n")
+    replace_file(config, "region: eu-west-1\n")
     h.wait_until(lambda: region_of(server) == "eu-west-1", h.RELOAD_TIMEOUT,
                  "edited config reloaded: region eu-west-1")
     success = 'sigv4_injector_config_reloads_total{result="success"}'
     failure = 'sigv4_injector_config_reloads_total{result="failure"}'
     h.check(server.metrics()[success] == before[success] + 1, "config_reloads{success} +1")
     start = server.log_count()
-    with open(config, "w") as f:
-        f.write("region: eu-west-1\nproxy:\n  port: not-a-port\n")
+    replace_file(config, "region: eu-west-1\nproxy:\n  port: not-a-port\n")
     line = server.wait_log(r".*config reload failed.*", start=start).group(0)
     h.check("proxy.port" in line, f"the failure names the key: {line}")
     h.check(server.metrics()[failure] == before[failure] + 1, "config_reloads{failure} +1")

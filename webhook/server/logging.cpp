@@ -1,5 +1,6 @@
 #include "server/logging.h"
 
+#include <spdlog/async.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -10,6 +11,9 @@ namespace sigv4::server {
 namespace {
 
 std::atomic<LogFormat> g_format{LogFormat::kText};
+
+// Lines the logging thread may have queued before a logging call blocks.
+constexpr std::size_t kLogQueue = 8192;
 
 std::string dump(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -88,8 +92,13 @@ bool parse_log_level(std::string_view text, spdlog::level::level_enum& level) {
 
 void setup_logging(LogFormat format, spdlog::level::level_enum level) {
   g_format.store(format);
-  auto logger = std::make_shared<spdlog::logger>("sigv4-injector",
-                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  // Lines are written by one background thread, so a review never waits on stderr (a write
+  // syscall per line, behind a lock every worker shares). A full queue blocks rather than drops:
+  // no line is lost.
+  spdlog::init_thread_pool(kLogQueue, 1);
+  auto logger = std::make_shared<spdlog::async_logger>(
+      "sigv4-injector", std::make_shared<spdlog::sinks::stderr_sink_mt>(), spdlog::thread_pool(),
+      spdlog::async_overflow_policy::block);
   if (format == LogFormat::kJson) {
     logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})",
                         spdlog::pattern_time_type::utc);
@@ -103,7 +112,10 @@ void setup_logging(LogFormat format, spdlog::level::level_enum level) {
 
 bool log_enabled(spdlog::level::level_enum level) { return spdlog::should_log(level); }
 
-void flush_logs() { spdlog::default_logger()->flush(); }
+void flush_logs() {
+  // Joins the logging thread once it has written every queued line.
+  spdlog::shutdown();
+}
 
 void log_event(spdlog::level::level_enum level, std::string_view message,
                std::initializer_list<LogField> fields) {

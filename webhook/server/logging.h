@@ -27,7 +27,7 @@ void setup_logging(LogFormat format, spdlog::level::level_enum level);
 // Whether a line at `level` would be written (to skip building costly fields).
 bool log_enabled(spdlog::level::level_enum level);
 
-// Writes out buffered lines (before a hard exit).
+// Writes out every queued line and stops logging (before a hard exit: later lines are lost).
 void flush_logs();
 
 // One structured field of a log line; strings, numbers and booleans keep their JSON type.
