@@ -17,6 +17,13 @@ namespace sigv4 {
 // 300,000 keys is not 10^10 comparisons.
 class JsonTree {
  public:
+  // Room for the members pending along a pod's deepest path, so the stacks do not grow (moving
+  // every pending member) a dozen times per parse.
+  JsonTree() {
+    items_.reserve(64);
+    frames_.reserve(16);
+  }
+
   // The key the next value or container goes under (inside an object).
   void key(std::string k) { key_ = std::move(k); }
   // A complete value: the root, a member of the open object, or an item of the open array.
