@@ -5,7 +5,9 @@
 // strictness as nlohmann::json::parse: RFC 8259 grammar, UTF-8 validated, no NaN or Infinity,
 // no leading zeros, nothing after the document but whitespace.
 
+#include <algorithm>
 #include <charconv>
+#include <clocale>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -408,7 +410,11 @@ class Parser {
     if (ec == std::errc::result_out_of_range) {
       // Overflow or underflow: strtod tells them apart (underflow gives 0 or a subnormal,
       // as nlohmann's strtod does).
-      const std::string token(start, end);
+      std::string token(start, end);
+      // strtod reads the locale's decimal point (as nlohmann's own conversion allows for).
+      if (const char point = *std::localeconv()->decimal_point; point != '.') {
+        std::replace(token.begin(), token.end(), '.', point);
+      }
       d = std::strtod(token.c_str(), nullptr);
     } else if (ec != std::errc() || ptr != end) {
       fail_at("invalid number", start);
