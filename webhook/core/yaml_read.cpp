@@ -129,7 +129,7 @@ class Builder : public YAML::EventHandler {
     started_ = true;
     last_start_ = mark.pos;
     anchors_.clear();  // anchors do not reach across documents
-    document_ = documents_.size();
+    document_ = started_documents_++;
   }
 
   void OnDocumentEnd() override {
@@ -143,7 +143,7 @@ class Builder : public YAML::EventHandler {
     if (want_key()) {
       throw InputError(where(mark), "mapping keys must be strings");
     }
-    count(mark, 0);
+    count(0);
     remember(anchor, Json(nullptr), 1, 0, 0, true, "");
     value(mark, Json(nullptr));
   }
@@ -158,7 +158,7 @@ class Builder : public YAML::EventHandler {
       if (!a.scalar) {
         throw InputError(where(mark), "mapping keys must be strings");
       }
-      key(mark, a.text, "!");
+      key(a.text, "!");
       return;
     }
     nodes_ += a.nodes;
@@ -187,10 +187,10 @@ class Builder : public YAML::EventHandler {
     }
     if (want_key()) {
       remember(anchor, Json(text), 1, text.size(), 0, true, text);
-      key(mark, text, tag);
+      key(text, tag);
       return;
     }
-    count(mark, text.size());
+    count(text.size());
     Json v = (tag == "!" || tag == "tag:yaml.org,2002:str" || tag == "tag:yaml.org,2002:binary")
                  ? Json(text)
                  : resolve_plain(text, where(mark));
@@ -255,8 +255,7 @@ class Builder : public YAML::EventHandler {
            (p.empty() ? "" : ": " + p);
   }
 
-  void count(const YAML::Mark& mark, std::size_t bytes) {
-    (void)mark;
+  void count(std::size_t bytes) {
     ++nodes_;
     bytes_ += bytes;
     if (nodes_ > kMaxNodes) {
@@ -271,14 +270,13 @@ class Builder : public YAML::EventHandler {
     }
   }
 
-  void key(const YAML::Mark& mark, const std::string& text, const std::string& tag) {
+  void key(const std::string& text, const std::string& tag) {
     Frame& f = frames_.back();
     f.want_key = false;
     if (text == "<<" && tag == "?") {
       f.merge_next = true;
       return;
     }
-    (void)mark;
     f.key = text;
     tree_.key(text);
   }
@@ -307,7 +305,7 @@ class Builder : public YAML::EventHandler {
     if (frames_.size() >= kMaxDepth) {
       throw InputError(where(mark), "nested deeper than " + std::to_string(kMaxDepth));
     }
-    count(mark, 0);
+    count(0);
     Frame f;
     f.map = map;
     f.anchor = anchor;
@@ -372,7 +370,8 @@ class Builder : public YAML::EventHandler {
 
   std::string source_;
   std::vector<Json> documents_;
-  std::size_t document_ = 0;
+  std::size_t document_ = 0;  // index in the stream, empty documents included
+  std::size_t started_documents_ = 0;
   bool started_ = false;
   int last_start_ = 0;
   JsonTree tree_;
