@@ -286,6 +286,11 @@ TEST_CASE("every character survives a YAML round trip", "[manifests]") {
     }
   }
   strings.push_back(all);
+  // Found by fuzz_manifests: a top-level "---" was written plain, as a document separator.
+  for (const char* marker : {"---", "...", "--- x", "...x", "---\n"}) {
+    auto back = read_documents(write_documents({Json(marker), Json(marker)}, Format::kYaml), "m");
+    CHECK(back == std::vector<Json>{Json(marker), Json(marker)});
+  }
   strings.push_back(std::string(2000, 'k'));
   keys[std::string(2000, 'k')] = "a key longer than an implicit key may be";
   // Found by fuzz_manifests: 900 characters, but over 1024 once its quotes are escaped.

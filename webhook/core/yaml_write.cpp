@@ -69,6 +69,10 @@ bool plain(const std::string& s) {
   if ((first == '-' || first == '?' || first == ':') && (s.size() == 1 || blank(s[1]))) {
     return false;
   }
+  // A document marker: a top-level `---` or `...` would end the document (found by fuzzing).
+  if (s.rfind("---", 0) == 0 || s.rfind("...", 0) == 0) {
+    return false;
+  }
   return s.find(": ") == std::string::npos && s.find(" #") == std::string::npos;
 }
 
