@@ -286,6 +286,11 @@ TEST_CASE("every character survives a YAML round trip", "[manifests]") {
     }
   }
   strings.push_back(all);
+  // Found by fuzz_manifests: a stream opening with an empty `[]` or `{}` was read back as JSON.
+  for (const Json& first : {Json::array(), Json::object()}) {
+    std::vector<Json> docs = {first, Json("g,}liN")};
+    CHECK(read_documents(write_documents(docs, Format::kYaml), "e") == docs);
+  }
   // Found by fuzz_manifests: a top-level "---" was written plain, as a document separator.
   for (const char* marker : {"---", "...", "--- x", "...x", "---\n"}) {
     auto back = read_documents(write_documents({Json(marker), Json(marker)}, Format::kYaml), "m");

@@ -51,6 +51,11 @@ std::string write_documents(const std::vector<Json>& documents, Format format) {
     }
     out += yaml::write(documents[i]);
   }
+  // A stream opening with `{` or `[` (an empty first document: `{}`, `[]`) would be read back as
+  // JSON: an explicit document start keeps it YAML (found by fuzz_manifests).
+  if (detect_format(out) == Format::kJson) {
+    out.insert(0, "---\n");
+  }
   return out;
 }
 
