@@ -42,13 +42,15 @@ struct Fixture {
   ServerState state;
   httplib::Request request;
   httplib::Response response;
+  int reads = 0;  // calls of the request-read hook (the connection's deadline stops there)
 
   Fixture() {
     state.config.store(std::make_shared<const Config>(default_config()));
     request.set_header("Content-Type", "application/json");
   }
   std::string serve(Reviewer reviewer, const std::string& body, std::size_t max = 1024) {
-    ReviewRoute route{&state, Route::kMutate, {}, max, reviewer};
+    ReviewRoute route{&state, Route::kMutate, {},
+                      max,    reviewer,       [this](const httplib::Request&) { ++reads; }};
     serve_review(route, request, response, reader_of(body));
     return state.metrics.render(true);
   }
@@ -63,6 +65,7 @@ bool contains(const std::string& text, const std::string& part) {
 TEST_CASE("an internal failure answers 500 and is counted as an error", "[server]") {
   Fixture fixture;
   const std::string metrics = fixture.serve(throw_internal, "{}");
+  CHECK(fixture.reads == 1);  // the body was read before the review ran
   CHECK(fixture.response.status == 500);
   CHECK(contains(fixture.response.body, "internal error"));
   CHECK_FALSE(contains(fixture.response.body, "boom"));  // internals stay in the log
@@ -81,6 +84,7 @@ TEST_CASE("a body over the limit answers 413 before any review", "[server]") {
   Fixture fixture;
   const std::string metrics = fixture.serve(throw_internal, std::string(2000, ' '), 1024);
   CHECK(fixture.response.status == 413);
+  CHECK(fixture.reads == 0);  // refused unread: the deadline keeps running
   CHECK(contains(metrics, "result=\"too-large\"} 1\n"));
   CHECK(contains(metrics, "result=\"error\"} 0\n"));
 }

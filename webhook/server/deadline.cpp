@@ -74,6 +74,13 @@ void RequestDeadlines::forget(const SSL* ssl) {
   entries_.erase(ssl);
 }
 
+void RequestDeadlines::request_read(const SSL* ssl) {
+  std::lock_guard lock(mutex_);
+  if (auto it = entries_.find(ssl); it != entries_.end()) {
+    it->second.deadline = Clock::time_point::max();
+  }
+}
+
 void RequestDeadlines::request_handled(const SSL* ssl) {
   std::lock_guard lock(mutex_);
   if (auto it = entries_.find(ssl); it != entries_.end()) {

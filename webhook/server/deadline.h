@@ -32,6 +32,8 @@ class RequestDeadlines {
 
   // Hooks `ctx` (call from the SSL_CTX setup, once). Returns false if OpenSSL refuses.
   bool attach(SSL_CTX& ctx);
+  // The request on `ssl` has been read whole: no deadline while it is being handled.
+  void request_read(const SSL* ssl);
   // The request read on `ssl` was handled: the next one has `idle + request` from now.
   void request_handled(const SSL* ssl);
   // Starts and stops the watchdog thread.

@@ -150,6 +150,9 @@ void serve_review(const ReviewRoute& route, const httplib::Request& req, httplib
   if (!accept_body(route, req, res, reader, body)) {
     return;
   }
+  if (route.on_request_read) {
+    route.on_request_read(req);
+  }
   const auto start = Clock::now();
   const Result result = review_body(route, body, res, start);
   route.state->metrics.observe_duration(Clock::now() - start);

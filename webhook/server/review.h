@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <cstddef>
+#include <functional>
 #include <string>
 
 #include "core/admission.h"
@@ -22,6 +23,9 @@ struct ReviewRoute {
   JsonLimits json_limits;
   std::size_t max_body_bytes = std::size_t{4} << 20;
   Reviewer reviewer = &review_text;
+  // Called once the whole request (body included) has been read, before the review runs: the
+  // server stops the connection's request deadline there, so a slow review is never cut.
+  std::function<void(const httplib::Request&)> on_request_read;
 };
 
 enum class BodyRead { kComplete, kTooLarge, kBroken };

@@ -113,10 +113,11 @@ bool is_json_content_type(std::string_view content_type) {
 }
 
 void install_webhook_routes(httplib::Server& server, ServerState& state, const JsonLimits& limits,
-                            std::size_t max_body_bytes) {
+                            std::size_t max_body_bytes,
+                            std::function<void(const httplib::Request&)> on_request_read) {
   // cpp-httplib dispatches to the first matching pattern: the webhook paths go first.
   for (Route route : {Route::kMutate, Route::kMutateAnnotated}) {
-    const ReviewRoute review{&state, route, limits, max_body_bytes};
+    ReviewRoute review{&state, route, limits, max_body_bytes, &review_text, on_request_read};
     server.Post(std::string(route_path(route)),
                 [review](const Request& req, Response& res, const httplib::ContentReader& reader) {
                   serve_review(review, req, res, reader);

@@ -206,7 +206,9 @@ int serve(const ServeOptions& options) {
   }
   tune_webhook_server(webhook, options);
   tune_metrics_server(metrics);
-  install_webhook_routes(webhook, state, options.json_limits, options.max_body_bytes);
+  install_webhook_routes(
+      webhook, state, options.json_limits, options.max_body_bytes,
+      [&deadlines](const httplib::Request& req) { deadlines.request_read(req.ssl); });
   // After a handler the whole request (body included) has been read: restart the clock.
   webhook.set_post_routing_handler([&deadlines](const httplib::Request& req, httplib::Response&) {
     deadlines.request_handled(req.ssl);
