@@ -23,7 +23,11 @@ std::string write(const Json& document);
 // in errors (numbers out of range, .inf and .nan).
 Json resolve_plain(const std::string& text, const std::string& where);
 
-// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+// Decodes the code point at s[i]; returns its length in bytes, 0 where the UTF-8 is not
+// well-formed (overlong forms, surrogates, code points past U+10FFFF, truncated sequences).
+std::size_t next_code_point(std::string_view s, std::size_t i, unsigned long& cp);
+
+// Whether `s` is well-formed UTF-8.
 bool valid_utf8(std::string_view s);
 
 }  // namespace sigv4::yaml

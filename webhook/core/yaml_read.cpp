@@ -28,41 +28,6 @@ constexpr std::size_t kMaxDepth = 512;
 
 std::string line_of(const YAML::Mark& mark) { return "line " + std::to_string(mark.line + 1); }
 
-// Decodes the code point at s[i]; returns its length in bytes, 0 if the UTF-8 there is invalid.
-std::size_t next_code_point(std::string_view s, std::size_t i, unsigned long& cp) {
-  auto c = static_cast<unsigned char>(s[i]);
-  std::size_t extra = 0;
-  if (c < 0x80) {
-    cp = c;
-    return 1;
-  }
-  if (c >= 0xf0 && c <= 0xf7) {
-    extra = 3;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    extra = 2;
-  } else if (c >= 0xc0 && c <= 0xdf) {
-    extra = 1;
-  } else {
-    return 0;
-  }
-  if (s.size() - i <= extra) {
-    return 0;
-  }
-  cp = c & (0x3fu >> extra);
-  for (std::size_t k = 1; k <= extra; ++k) {
-    auto next = static_cast<unsigned char>(s[i + k]);
-    if ((next & 0xc0) != 0x80) {
-      return 0;
-    }
-    cp = cp << 6 | (next & 0x3fu);
-  }
-  constexpr unsigned long kMin[] = {0, 0x80, 0x800, 0x10000};
-  if (cp < kMin[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-    return 0;
-  }
-  return extra + 1;
-}
-
 // YAML's printable characters (what kubectl's YAML library accepts in a stream): tab, line
 // breaks, and Unicode past the C0/C1 controls, less the surrogates, U+FFFE and U+FFFF.
 bool printable(unsigned long cp) {
@@ -383,6 +348,40 @@ class Builder : public YAML::EventHandler {
 };
 
 }  // namespace
+
+std::size_t next_code_point(std::string_view s, std::size_t i, unsigned long& cp) {
+  auto c = static_cast<unsigned char>(s[i]);
+  std::size_t extra = 0;
+  if (c < 0x80) {
+    cp = c;
+    return 1;
+  }
+  if (c >= 0xf0 && c <= 0xf7) {
+    extra = 3;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    extra = 2;
+  } else if (c >= 0xc0 && c <= 0xdf) {
+    extra = 1;
+  } else {
+    return 0;
+  }
+  if (s.size() - i <= extra) {
+    return 0;
+  }
+  cp = c & (0x3fu >> extra);
+  for (std::size_t k = 1; k <= extra; ++k) {
+    auto next = static_cast<unsigned char>(s[i + k]);
+    if ((next & 0xc0) != 0x80) {
+      return 0;
+    }
+    cp = cp << 6 | (next & 0x3fu);
+  }
+  constexpr unsigned long kMin[] = {0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+    return 0;
+  }
+  return extra + 1;
+}
 
 bool valid_utf8(std::string_view s) {
   unsigned long cp = 0;

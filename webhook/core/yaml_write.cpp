@@ -13,15 +13,15 @@ namespace {
 // Implicit keys are limited to 1024 characters as written; longer keys are written `? key`.
 constexpr std::size_t kMaxImplicitKey = 1000;
 
-// Decodes the code point at s[i] of valid UTF-8 (JSON strings are); returns its length.
+// Decodes the code point at s[i] (JSON strings are valid UTF-8; a stray byte, which cannot come
+// from the readers, is passed through as itself); returns its length.
 std::size_t decode(std::string_view s, std::size_t i, unsigned long& cp) {
-  auto c = static_cast<unsigned char>(s[i]);
-  std::size_t extra = c < 0x80 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
-  cp = extra == 0 ? c : c & (0x3fu >> extra);
-  for (std::size_t k = 1; k <= extra && i + k < s.size(); ++k) {
-    cp = cp << 6 | (static_cast<unsigned char>(s[i + k]) & 0x3fu);
+  const std::size_t length = next_code_point(s, i, cp);
+  if (length == 0) {
+    cp = static_cast<unsigned char>(s[i]);
+    return 1;
   }
-  return extra + 1;
+  return length;
 }
 
 // Characters a plain scalar or a `|` block can hold as they are: printable, not a line break
@@ -128,6 +128,19 @@ void quoted(std::string& out, std::string_view s) {
 
 void indent(std::string& out, std::size_t n) { out.append(n, ' '); }
 
+// The lines of a `|` block (`s` passed literal()) at nesting `depth`; empty lines stay empty.
+void literal_lines(std::string& out, const std::string& s, std::size_t depth) {
+  for (std::size_t start = 0; start < s.size();) {
+    const std::size_t end = s.find('\n', start);
+    if (end > start) {
+      indent(out, 2 * depth);
+      out.append(s, start, end - start);
+    }
+    out += '\n';
+    start = end + 1;
+  }
+}
+
 void key(std::string& out, const std::string& k) {
   if (plain(k)) {
     out += k;
@@ -140,17 +153,7 @@ void node(std::string& out, const Json& v, std::size_t depth, bool inline_start)
 
 // After `key:` or `-`: a scalar or empty collection on the same line, a block below it.
 void after_indicator(std::string& out, const Json& v, std::size_t depth, bool in_map) {
-  if (v.is_object() && !v.empty()) {
-    if (in_map) {
-      out += '\n';
-      node(out, v, depth + 1, false);
-    } else {
-      out += ' ';
-      node(out, v, depth + 1, true);
-    }
-    return;
-  }
-  if (v.is_array() && !v.empty()) {
+  if (v.is_structured() && !v.empty()) {
     if (in_map) {
       out += '\n';
       node(out, v, depth + 1, false);
@@ -162,17 +165,7 @@ void after_indicator(std::string& out, const Json& v, std::size_t depth, bool in
   }
   if (v.is_string() && literal(v.get_ref<const std::string&>())) {
     out += " |\n";
-    const auto& s = v.get_ref<const std::string&>();
-    std::size_t start = 0;
-    while (start < s.size()) {
-      std::size_t end = s.find('\n', start);
-      if (end > start) {
-        indent(out, 2 * (depth + 1));
-        out.append(s, start, end - start);
-      }
-      out += '\n';
-      start = end + 1;
-    }
+    literal_lines(out, v.get_ref<const std::string&>(), depth + 1);
     return;
   }
   out += ' ';
@@ -249,16 +242,7 @@ std::string write(const Json& document) {
   std::string out;
   if (document.is_string() && literal(document.get_ref<const std::string&>())) {
     out += "|\n";
-    const auto& s = document.get_ref<const std::string&>();
-    for (std::size_t start = 0; start < s.size();) {
-      std::size_t end = s.find('\n', start);
-      if (end > start) {
-        out += "  ";
-        out.append(s, start, end - start);
-      }
-      out += '\n';
-      start = end + 1;
-    }
+    literal_lines(out, document.get_ref<const std::string&>(), 1);
     return out;
   }
   node(out, document, 0, false);
