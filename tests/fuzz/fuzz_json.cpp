@@ -2,9 +2,9 @@
 // nlohmann's. Invariants: only InputError escapes; it accepts exactly what nlohmann accepts,
 // except input nested past its depth limit; and what both accept gives the same tree, key order,
 // duplicate-key rule and number types included (compared through dump()).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <string>
