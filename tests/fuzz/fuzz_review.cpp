@@ -1,6 +1,7 @@
 // libFuzzer target: the AdmissionReview handler (review_text) on both routes, for the fuzzed
 // bytes as a whole body and wrapped as request.object of a well-formed review.
-// Invariants: only InputError escapes; the response serialises and parses back; it is an
+// Invariants: only InputError escapes; the review parsed as admission_review_shape() keeps it gets
+// the answer (or error) of the review parsed whole; the response parses back; it is an
 // AdmissionReview of the request's apiVersion echoing the uid; a denial carries code 400; a
 // patch is base64 JSON that applies to the request's object, and the patched pod is not
 // injected again.
@@ -53,16 +54,35 @@ void check_patch(const Json& request, const Json& response, sigv4::Route route) 
   check(!second.mutation.decision.inject, "a patched pod is injected again");
 }
 
+// review_text parses only what admission_review_shape() keeps; the same body parsed whole must
+// get the same answer, byte for byte, and the same error.
+void check_shape(std::string_view body, sigv4::Route route, const sigv4::ReviewResult* pruned,
+                 const std::string& pruned_error) {
+  std::string whole_error;
+  sigv4::ReviewResult whole;
+  try {
+    whole = sigv4::review(sigv4::parse_json_limited(body, {}), config(), route);
+  } catch (const sigv4::InputError& e) {
+    whole_error = e.what();
+  }
+  check(whole_error == pruned_error, "the pruned parse fails as the whole one does");
+  if (pruned != nullptr) {
+    check(whole.response == pruned->response, "the pruned parse gets the whole one's answer");
+    check(whole.mutation.patch == pruned->mutation.patch, "the pruned parse gets the same patch");
+  }
+}
+
 void review_once(std::string_view body, sigv4::Route route) {
   sigv4::ReviewResult result;
   try {
     result = sigv4::review_text(body, config(), route);
-  } catch (const sigv4::InputError&) {
+  } catch (const sigv4::InputError& e) {
+    check_shape(body, route, nullptr, e.what());
     return;
   }
-  // The server sends dump() with the replace handler; the text must parse back.
-  std::string text = result.response.dump(-1, ' ', false, Json::error_handler_t::replace);
-  Json sent = Json::parse(text, nullptr, false);
+  check_shape(body, route, &result, "");
+  // The server sends this text as it is; it must parse back.
+  Json sent = Json::parse(result.response, nullptr, false);
   check(!sent.is_discarded(), "response does not parse");
   Json request = Json::parse(body, nullptr, false);
   check(request.is_object() && request.contains("request"), "accepted body without request");

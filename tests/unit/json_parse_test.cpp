@@ -225,3 +225,54 @@ TEST_CASE("the parser's limits and messages", "[json]") {
   CHECK_THROWS_WITH(parse_json_limited("1e400", {}),
                     Catch::Contains("malformed JSON: a number too large for a double"));
 }
+
+TEST_CASE("a shape keeps only what it names, and still checks the rest", "[json]") {
+  static constexpr JsonShape kAll{.all = true};
+  static constexpr JsonShape::Member kItemMembers[] = {{"name", &kAll}};
+  static constexpr JsonShape kItem{.members = kItemMembers};
+  static constexpr JsonShape kItems{.items = &kItem};
+  static constexpr JsonShape::Member kRootMembers[] = {{"keep", &kAll}, {"list", &kItems}};
+  static constexpr JsonShape kRoot{.members = kRootMembers};
+
+  const std::string text =
+      R"({"drop":{"deep":[1,2.5,"\u00e9",true,null,{"x":"y"}]},"keep":{"a":[1,{"b":2}]},)"
+      R"("list":[{"name":"n1","image":"i","args":["-v"]},{"image":"j"},"s",[{"name":"k"}]],)"
+      R"("keep":{"a":3}})";
+  const Json kept = parse_json_limited(text, {}, "doc", &kRoot);
+  // Duplicate keys as ever: first position, last value; an item of an unexpected type whole.
+  CHECK(same_tree(kept, Json::parse(R"({"keep":{"a":3},
+      "list":[{"name":"n1"},{},"s",[{"name":"k"}]]})")));
+  // A root of another type than its shape expects is kept whole.
+  CHECK(same_tree(parse_json_limited(R"([{"drop":1}])", {}, "doc", &kRoot),
+                  Json::parse(R"([{"drop":1}])")));
+  CHECK(same_tree(parse_json_limited(R"({"list":{"image":"i"}})", {}, "doc", &kRoot),
+                  Json::parse(R"({"list":{"image":"i"}})")));
+
+  // What is not kept fails exactly as it fails when kept: same message, same byte.
+  JsonLimits limits;
+  limits.max_depth = 4;
+  limits.max_string_bytes = 16;
+  for (const std::string bad :
+       {R"({"drop":[1,]})", R"({"drop":"\x"})", R"({"drop":"\ud800"})", "{\"drop\":\"\xff\"}",
+        "{\"drop\":\"a\tb\"}", R"({"drop":01})", R"({"drop":1e400})", R"({"drop":tru})",
+        R"({"drop":[[[[1]]]]})", R"({"drop":"01234567890123456789"})",
+        R"({"drop":{"0123456789abcdefg":1}})", R"({"drop":{"a" 1}})", R"({"drop":{1:1}})",
+        R"({"drop":[1})", R"({"drop":1} x)", R"({"list":[{"image":[1,]}]})",
+        R"({"drop":"\u00e9\n\"01234567890"})"}) {
+    INFO(bad);
+    std::string whole;
+    std::string shaped;
+    try {
+      parse_json_limited(bad, limits, "doc");
+    } catch (const InputError& e) {
+      whole = e.what();
+    }
+    try {
+      parse_json_limited(bad, limits, "doc", &kRoot);
+    } catch (const InputError& e) {
+      shaped = e.what();
+    }
+    CHECK_FALSE(whole.empty());
+    CHECK(shaped == whole);
+  }
+}

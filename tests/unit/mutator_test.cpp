@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <string>
+#include <vector>
+
 #include "core/errors.h"
 #include "core/mutator.h"
 #include "test_util.h"
@@ -75,13 +78,22 @@ TEST_CASE("base64 matches RFC 4648 vectors", "[admission]") {
     CHECK(base64_decode(base64_encode(data)) == data);
   }
   CHECK(base64_encode("\xfb\xff\xbf") == "+/+/");
+  // Every length across the wide steps, appended after what is already there.
+  for (std::size_t n = 0; n <= 40; ++n) {
+    const std::string data = all.substr(250, n);
+    std::string out = "prefix:";
+    append_base64(out, data);
+    CHECK(out.substr(0, 7) == "prefix:");
+    CHECK(base64_decode(out.substr(7)) == data);
+    CHECK(out.size() == 7 + (n + 2) / 3 * 4);
+  }
 }
 
 TEST_CASE("a review is answered in its own version with an applicable patch", "[mutator]") {
   auto version = GENERATE("admission.k8s.io/v1", "admission.k8s.io/v1beta1");
   Json pod = test::make_pod();
   ReviewResult r = review(make_review(version, pod), default_config(), Route::kMutate);
-  const Json& resp = r.response;
+  const Json resp = Json::parse(r.response);
   CHECK(resp["apiVersion"] == version);
   CHECK(resp["kind"] == "AdmissionReview");
   CHECK(resp["response"]["uid"] == "705ab4f5-6393-11e8-b7cc-42010a800002");
@@ -100,16 +112,16 @@ TEST_CASE("skips answer allowed without a patch, with warnings where surprising"
   pod["spec"]["hostNetwork"] = true;
   ReviewResult r =
       review(make_review("admission.k8s.io/v1", pod), default_config(), Route::kMutate);
-  CHECK(r.response["response"]["allowed"] == true);
-  CHECK_FALSE(r.response["response"].contains("patch"));
-  REQUIRE(r.response["response"]["warnings"].size() == 1);
-  CHECK(r.response["response"]["warnings"][0].get<std::string>().find("host-network") !=
-        std::string::npos);
+  const Json resp = Json::parse(r.response)["response"];
+  CHECK(resp["allowed"] == true);
+  CHECK_FALSE(resp.contains("patch"));
+  REQUIRE(resp["warnings"].size() == 1);
+  CHECK(resp["warnings"][0].get<std::string>().find("host-network") != std::string::npos);
 
   ReviewResult update = review(make_review("admission.k8s.io/v1", test::make_pod(), "UPDATE"),
                                default_config(), Route::kMutate);
   CHECK(update.mutation.decision.has(Reason::kNotCreate));
-  CHECK_FALSE(update.response["response"].contains("patch"));
+  CHECK_FALSE(Json::parse(update.response)["response"].contains("patch"));
 }
 
 TEST_CASE("an invalid override denies the pod naming the annotation and value", "[mutator]") {
@@ -117,7 +129,7 @@ TEST_CASE("an invalid override denies the pod naming the annotation and value", 
   pod["metadata"]["annotations"] = {{"sigv4-injector.io/proxy-port", "99999"}};
   ReviewResult r =
       review(make_review("admission.k8s.io/v1", pod), default_config(), Route::kMutate);
-  const Json& resp = r.response["response"];
+  const Json resp = Json::parse(r.response)["response"];
   CHECK(resp["allowed"] == false);
   CHECK(resp["status"]["code"] == 400);
   std::string message = resp["status"]["message"];
@@ -133,7 +145,7 @@ TEST_CASE("an opted-out pod with a bad override is not denied", "[mutator]") {
                                     {"sigv4-injector.io/inject", "disabled"}};
   ReviewResult r =
       review(make_review("admission.k8s.io/v1", pod), default_config(), Route::kMutate);
-  CHECK(r.response["response"]["allowed"] == true);
+  CHECK(Json::parse(r.response)["response"]["allowed"] == true);
 }
 
 TEST_CASE("an app container on the proxy port gets a warning", "[mutator]") {
@@ -201,4 +213,50 @@ TEST_CASE("a number too large for a double is a malformed review, not an interna
     }
   }
   CHECK_THROWS_AS(parse_json_limited("[1e999]", JsonLimits{}), InputError);
+}
+
+TEST_CASE("a review parsed by its shape is answered as the review parsed whole", "[mutator]") {
+  Json pod = test::make_pod();
+  pod["metadata"]["managedFields"] =
+      Json::array({{{"manager", "kubectl"}, {"fieldsV1", {{"f:spec", Json::object()}}}}});
+  pod["metadata"]["ownerReferences"] =
+      Json::array({{{"apiVersion", "batch/v1"}, {"kind", "Job"}, {"name", "j"}}});
+  pod["spec"]["volumes"] = Json::array({{{"name", "v"}, {"emptyDir", Json::object()}}});
+  Json& app = pod["spec"]["containers"][0];
+  app["env"] = Json::array(
+      {{{"name", "AWS_ROLE_ARN"}, {"value", "arn:aws:iam::1:role/r"}},
+       {{"name", "AWS_WEB_IDENTITY_TOKEN_FILE"}, {"value", "/var/run/secrets/eks/token"}}});
+  app["volumeMounts"] = Json::array({{{"name", "t"}, {"mountPath", "/var/run/secrets/eks"}}});
+  app["ports"] = Json::array({{{"containerPort", 8005}}});
+  app["resources"] = {{"limits", {{"cpu", "1"}}}};
+
+  std::vector<Json> pods = {pod};
+  Json native = pod;
+  native["metadata"]["annotations"] = {{"sigv4-injector.io/sidecar-mode", "native"},
+                                       {"sigv4-injector.io/inject", "enabled"}};
+  native["spec"]["initContainers"] = Json::array({{{"name", "setup"}, {"image", "busybox"}}});
+  pods.push_back(native);
+  Json odd = pod;
+  odd["spec"]["containers"] = {{"name", "not-a-list"}};
+  pods.push_back(odd);
+  odd["spec"] = Json::array({1, 2});
+  pods.push_back(odd);
+  Json host = pod;
+  host["spec"]["hostNetwork"] = true;
+  pods.push_back(host);
+
+  for (const Json& p : pods) {
+    for (Route route : {Route::kMutate, Route::kMutateAnnotated}) {
+      Json r = make_review("admission.k8s.io/v1", p);
+      r["request"]["userInfo"] = {{"username", "system:serviceaccount:kube-system:rs"}};
+      r["request"]["oldObject"] = nullptr;
+      const std::string body = r.dump();
+      INFO(body);
+      const ReviewResult shaped = review_text(body, default_config(), route);
+      const ReviewResult whole = review(parse_json_limited(body, {}), default_config(), route);
+      CHECK(shaped.response == whole.response);
+      CHECK(shaped.mutation.patch == whole.mutation.patch);
+      CHECK(shaped.mutation.warnings == whole.mutation.warnings);
+    }
+  }
 }

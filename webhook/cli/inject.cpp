@@ -158,7 +158,7 @@ int run_patch(const std::vector<std::string>& raw) {
       } catch (const InputError& e) {
         throw InputError(source + ": document 0: " + e.where(), e.detail());
       }
-      std::cout << result.response.dump(2) << "\n";
+      std::cout << Json::parse(result.response).dump(2) << "\n";
       return kExitOk;
     }
     if (kind != "Pod") {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cstdint>
 #include <cstring>
 #include <string_view>
 #include <unordered_map>
@@ -95,41 +97,47 @@ AdmissionRequest parse_admission_review(const Json& review) {
   return r;
 }
 
-Json admission_response(const AdmissionRequest& request, const AdmissionAnswer& answer) {
-  // Built member by member (initializer lists build and reshape a pair array per member), and
-  // the patch text written into a buffer sized for it, then base64-encoded once.
-  Json response(Json::value_t::object);
-  auto& members = response.get_ref<Json::object_t&>();
-  members.reserve(6);
-  members.emplace_back("uid", request.uid);
-  members.emplace_back("allowed", answer.allowed);
+std::string admission_response(const AdmissionRequest& request, const AdmissionAnswer& answer) {
+  // Written as text in the order nlohmann would print the object (no tree to build and walk
+  // again): the patch serialised once and base64-encoded straight into the answer.
+  std::string out;
+  out.reserve(512);
+  out += R"({"apiVersion":)";
+  append_json_string(out, request.api_version);
+  out += R"(,"kind":"AdmissionReview","response":{"uid":)";
+  append_json_string(out, request.uid);
+  out += answer.allowed ? R"(,"allowed":true)" : R"(,"allowed":false)";
   if (answer.patch.is_array() && !answer.patch.empty()) {
     std::string text;
     text.reserve(4096);
     append_json_text(text, answer.patch);
-    members.emplace_back("patchType", "JSONPatch");
-    members.emplace_back("patch", base64_encode(text));
+    out += R"(,"patchType":"JSONPatch","patch":")";
+    append_base64(out, text);
+    out += '"';
   }
   if (!answer.allowed) {
-    members.emplace_back("status", Json{{"metadata", Json::object()},
-                                        {"status", "Failure"},
-                                        {"message", answer.message},
-                                        {"reason", answer.code == 400 ? "BadRequest" : "Forbidden"},
-                                        {"code", answer.code}});
+    out += R"(,"status":{"metadata":{},"status":"Failure","message":)";
+    append_json_string(out, answer.message);
+    out += answer.code == 400 ? R"(,"reason":"BadRequest","code":)"
+                              : R"(,"reason":"Forbidden","code":)";
+    out += std::to_string(answer.code);
+    out += '}';
   }
   if (!answer.warnings.empty()) {
-    members.emplace_back("warnings", answer.warnings);
+    out += R"(,"warnings":[)";
+    for (std::size_t i = 0; i < answer.warnings.size(); ++i) {
+      if (i != 0) {
+        out += ',';
+      }
+      append_json_string(out, answer.warnings[i]);
+    }
+    out += ']';
   }
-  Json review(Json::value_t::object);
-  auto& top = review.get_ref<Json::object_t&>();
-  top.reserve(3);
-  top.emplace_back("apiVersion", request.api_version);
-  top.emplace_back("kind", "AdmissionReview");
-  top.emplace_back("response", std::move(response));
-  return review;
+  out += "}}";
+  return out;
 }
 
-std::string base64_encode(std::string_view data) {
+void append_base64(std::string& out, std::string_view data) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   // Every 12-bit value as its two output characters: a group of three bytes is two lookups
@@ -142,10 +150,25 @@ std::string base64_encode(std::string_view data) {
     return pairs;
   }();
   // Sized once and written by index: appending char by char cost more than the encoding.
-  std::string out((data.size() + 2) / 3 * 4, '=');
+  const std::size_t mark = out.size();
+  out.resize(mark + (data.size() + 2) / 3 * 4, '=');
   const auto* in = reinterpret_cast<const unsigned char*>(data.data());
-  char* o = out.data();
+  char* o = out.data() + mark;
   std::size_t i = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    // Six bytes per step from one 8-byte load (byte-swapped so the first byte is on top): four
+    // 12-bit indices, four 2-character stores.
+    for (; i + 8 <= data.size(); i += 6) {
+      std::uint64_t w;
+      std::memcpy(&w, in + i, 8);
+      w = __builtin_bswap64(w);
+      std::memcpy(o, kPairs[w >> 52].data(), 2);
+      std::memcpy(o + 2, kPairs[w >> 40 & 0xFFF].data(), 2);
+      std::memcpy(o + 4, kPairs[w >> 28 & 0xFFF].data(), 2);
+      std::memcpy(o + 6, kPairs[w >> 16 & 0xFFF].data(), 2);
+      o += 8;
+    }
+  }
   for (; i + 2 < data.size(); i += 3) {
     const unsigned n = unsigned{in[i]} << 16 | unsigned{in[i + 1]} << 8 | unsigned{in[i + 2]};
     std::memcpy(o, kPairs[n >> 12].data(), 2);
@@ -163,6 +186,11 @@ std::string base64_encode(std::string_view data) {
       o[2] = kAlphabet[n >> 6 & 63];
     }
   }
+}
+
+std::string base64_encode(std::string_view data) {
+  std::string out;
+  append_base64(out, data);
   return out;
 }
 

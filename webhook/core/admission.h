@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,12 +18,26 @@ struct JsonLimits {
   std::size_t max_string_bytes = std::size_t{1} << 20;
 };
 
+// Which parts of a JSON document to build. A shape with `members` keeps only those keys of an
+// object, each with the shape of its value; `items` is the shape of an array's elements; `all`
+// keeps everything below. A value of another type than its shape expects is kept whole. What is
+// not kept is still parsed as strictly (same errors, same limits), just never allocated.
+struct JsonShape {
+  struct Member {
+    std::string_view key;
+    const JsonShape* shape;
+  };
+  std::span<const Member> members = {};
+  const JsonShape* items = nullptr;
+  bool all = false;
+};
+
 // Parses untrusted JSON text within `limits` (json_parse.cpp), as strictly as Json::parse and
-// into the same tree (duplicate keys: first position, last value). Throws InputError (mapped to
-// HTTP 400) for malformed JSON, too deep nesting or oversized strings; `what` names the
-// document, the message the byte offset.
+// into the same tree (duplicate keys: first position, last value), keeping what `keep` names
+// (null: everything). Throws InputError (mapped to HTTP 400) for malformed JSON, too deep nesting
+// or oversized strings; `what` names the document, the message the byte offset.
 Json parse_json_limited(std::string_view text, const JsonLimits& limits,
-                        std::string_view what = "request body");
+                        std::string_view what = "request body", const JsonShape* keep = nullptr);
 
 // The fields of an AdmissionReview request the mutator needs.
 struct AdmissionRequest {
@@ -51,10 +66,12 @@ struct AdmissionAnswer {
   std::string message;
 };
 
-// Builds the AdmissionReview response in the request's apiVersion, echoing its uid; the patch is
-// base64-encoded with patchType JSONPatch when non-empty.
-Json admission_response(const AdmissionRequest& request, const AdmissionAnswer& answer);
+// The AdmissionReview response as compact JSON text (what the server sends): in the request's
+// apiVersion, echoing its uid; the patch base64-encoded with patchType JSONPatch when non-empty.
+std::string admission_response(const AdmissionRequest& request, const AdmissionAnswer& answer);
 
 std::string base64_encode(std::string_view data);
+// Appends the base64 of `data` to `out`.
+void append_base64(std::string& out, std::string_view data);
 
 }  // namespace sigv4

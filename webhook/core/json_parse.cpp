@@ -69,14 +69,42 @@ void append_utf8(std::string& out, std::uint32_t cp) {
   }
 }
 
+constexpr JsonShape kKeepAll{.all = true};
+
+// The shape of the value under `key` in an object of shape `s` (null: not kept).
+const JsonShape* member_shape(const JsonShape* s, std::string_view key) {
+  if (s == nullptr || s->all || s->members.empty()) {
+    return s == nullptr ? nullptr : &kKeepAll;  // an object where none was expected: all of it
+  }
+  for (const auto& m : s->members) {
+    if (m.key == key) {
+      return m.shape;
+    }
+  }
+  return nullptr;
+}
+
+// The shape of the items of an array of shape `s`.
+const JsonShape* item_shape(const JsonShape* s) {
+  if (s == nullptr) {
+    return nullptr;
+  }
+  return s->items != nullptr ? s->items : &kKeepAll;
+}
+
+// Whether the keys of an object of shape `s` need reading to know what to keep.
+bool filters_keys(const JsonShape* s) { return s != nullptr && !s->all && !s->members.empty(); }
+
 class Parser {
  public:
-  Parser(std::string_view text, const JsonLimits& limits, std::string_view what)
+  Parser(std::string_view text, const JsonLimits& limits, std::string_view what,
+         const JsonShape* keep)
       : begin_(text.data()),
         p_(text.data()),
         end_(text.data() + text.size()),
         limits_(limits),
-        what_(what) {}
+        what_(what),
+        next_(keep != nullptr ? keep : &kKeepAll) {}
 
   // Iterative, not recursive: the depth of the input only grows `open_` (bounded by max_depth).
   Json parse() {
@@ -103,6 +131,8 @@ class Parser {
           if (open_.back() == '}') {
             skip_space();
             member_key();
+          } else {
+            next_ = item_shape(shapes_.back());
           }
           break;
         }
@@ -111,7 +141,11 @@ class Parser {
         }
         ++p_;
         open_.pop_back();
-        tree_.add(c == '}' ? tree_.close_object() : tree_.close_array());
+        const bool kept = shapes_.back() != nullptr;
+        shapes_.pop_back();
+        if (kept) {
+          tree_.add(c == '}' ? tree_.close_object() : tree_.close_array());
+        }
       }
     }
   }
@@ -155,7 +189,11 @@ class Parser {
           }
           continue;
         case '"':
-          tree_.add(Json(string()));
+          if (next_ != nullptr) {
+            add(Json(string()));
+          } else {
+            skip_string();
+          }
           return;
         case 't':
           literal("true", Json(true));
@@ -181,7 +219,13 @@ class Parser {
     }
     ++p_;
     open_.push_back(closer);
-    tree_.open();
+    shapes_.push_back(next_);
+    if (next_ != nullptr) {
+      tree_.open();
+    }
+    if (closer == ']') {
+      next_ = item_shape(next_);
+    }
   }
 
   // `"key" :` at p_, leaving p_ at the member's value.
@@ -189,7 +233,20 @@ class Parser {
     if (p_ == end_ || *p_ != '"') {
       fail("expected a string as object key");
     }
-    tree_.key(string());
+    const JsonShape* parent = shapes_.back();
+    if (parent == nullptr) {
+      skip_string();
+      next_ = nullptr;
+    } else if (!filters_keys(parent)) {
+      tree_.key(string());
+      next_ = &kKeepAll;
+    } else {
+      std::string k = string();
+      next_ = member_shape(parent, k);
+      if (next_ != nullptr) {
+        tree_.key(std::move(k));
+      }
+    }
     skip_space();
     if (p_ == end_ || *p_ != ':') {
       fail("expected ':' after an object key");
@@ -203,7 +260,7 @@ class Parser {
       fail("invalid literal");
     }
     p_ += word.size();
-    tree_.add(std::move(value));
+    add(std::move(value));
   }
 
   void check_length(const char* open, const char* at) const {
@@ -225,6 +282,25 @@ class Parser {
       return std::string(open + 1, s);
     }
     std::string out(open + 1, s);
+    finish_string(open, s, out);
+    return out;
+  }
+
+  // The string at p_ checked as string() checks it, but not kept.
+  void skip_string() {
+    const char* const open = p_;
+    const char* s = scan_plain(open + 1, end_);
+    if (s != end_ && *s == '"') {
+      check_length(open, s);
+      p_ = s + 1;
+      return;
+    }
+    scratch_.clear();
+    finish_string(open, s, scratch_);
+  }
+
+  // The rest of the string opened at `open` from `s` (where a plain run stopped) into `out`.
+  void finish_string(const char* open, const char* s, std::string& out) {
     for (;;) {
       check_length(open, s);
       if (s == end_) {
@@ -252,7 +328,6 @@ class Parser {
       s = run;
     }
     p_ = s + 1;
-    return out;
   }
 
   // The four hex digits at s, or -1.
@@ -391,17 +466,23 @@ class Parser {
                !__builtin_add_overflow(v, static_cast<std::uint64_t>(*d - '0'), &v);
       }
       if (fits && !negative) {
-        tree_.add(Json(static_cast<Json::number_unsigned_t>(v)));
+        add(Json(static_cast<Json::number_unsigned_t>(v)));
         return;
       }
       constexpr std::uint64_t kMinMagnitude = std::uint64_t{1} << 63;  // -INT64_MIN
       if (fits && v <= kMinMagnitude) {
         const auto i = v == kMinMagnitude ? INT64_MIN : -static_cast<std::int64_t>(v);
-        tree_.add(Json(static_cast<Json::number_integer_t>(i)));
+        add(Json(static_cast<Json::number_integer_t>(i)));
         return;
       }
     }
-    tree_.add(Json(to_double(start, s)));
+    add(Json(to_double(start, s)));  // checked (finite) even when not kept
+  }
+
+  void add(Json value) {
+    if (next_ != nullptr) {
+      tree_.add(std::move(value));
+    }
   }
 
   double to_double(const char* start, const char* end) const {
@@ -430,14 +511,18 @@ class Parser {
   const char* end_;
   const JsonLimits& limits_;
   std::string_view what_;
-  std::string open_;  // the closers of the open containers, innermost last
+  std::string open_;                      // the closers of the open containers, innermost last
+  std::vector<const JsonShape*> shapes_;  // their shapes (null: not kept), innermost last
+  const JsonShape* next_;                 // the shape of the value about to be read
+  std::string scratch_;                   // where skip_string() decodes escaped strings
   JsonTree tree_;
 };
 
 }  // namespace
 
-Json parse_json_limited(std::string_view text, const JsonLimits& limits, std::string_view what) {
-  return Parser(text, limits, what).parse();
+Json parse_json_limited(std::string_view text, const JsonLimits& limits, std::string_view what,
+                        const JsonShape* keep) {
+  return Parser(text, limits, what, keep).parse();
 }
 
 }  // namespace sigv4

@@ -3,13 +3,12 @@
 #include "json_scan.h"
 
 namespace sigv4 {
-namespace {
 
 // Escapes as nlohmann's serializer does for ASCII: \" \\ \b \f \n \r \t, other control
 // characters as \u00xx. Strings holding any byte >= 0x80 (UTF-8, or invalid bytes to replace) go
 // through nlohmann itself. Plain runs are found eight bytes at a time (scan_plain): the base64
 // patch in a response is kilobytes of them, and a byte loop over it cost more than the encoding.
-void append_string(std::string& out, const std::string& s) {
+void append_json_string(std::string& out, const std::string& s) {
   static constexpr char kHex[] = "0123456789abcdef";
   const std::size_t mark = out.size();
   out.reserve(mark + s.size() + 2);
@@ -60,8 +59,6 @@ void append_string(std::string& out, const std::string& s) {
   out += '"';
 }
 
-}  // namespace
-
 void append_json_text(std::string& out, const Json& value) {
   switch (value.type()) {
     case Json::value_t::object: {
@@ -72,7 +69,7 @@ void append_json_text(std::string& out, const Json& value) {
           out += ',';
         }
         first = false;
-        append_string(out, key);
+        append_json_string(out, key);
         out += ':';
         append_json_text(out, member);
       }
@@ -93,7 +90,7 @@ void append_json_text(std::string& out, const Json& value) {
       return;
     }
     case Json::value_t::string:
-      append_string(out, value.get_ref<const std::string&>());
+      append_json_string(out, value.get_ref<const std::string&>());
       return;
     case Json::value_t::boolean:
       out += value.get<bool>() ? "true" : "false";

@@ -15,4 +15,7 @@ std::string to_json_text(const Json& value);
 // Appends the same text to `out`.
 void append_json_text(std::string& out, const Json& value);
 
+// Appends `s` as a JSON string, as append_json_text would write it.
+void append_json_string(std::string& out, const std::string& s);
+
 }  // namespace sigv4

@@ -49,9 +49,42 @@ void port_conflict_warnings(const Json& pod, const Config& settings, Mutation& m
   }
 }
 
+// What admission_review_shape() keeps, and who reads it. Adding a read of another field of the
+// review means adding it here: the fuzz target and the unit tests compare every answer with the
+// answer for the review parsed whole, so a missing entry fails them.
+constexpr JsonShape kAll{.all = true};
+// spec.containers[] and spec.initContainers[]: names (decision, patch), ports (port conflict
+// warnings), env and volumeMounts (credential sources copied to the sidecar, credential sync).
+constexpr JsonShape::Member kContainerMembers[] = {
+    {"name", &kAll}, {"ports", &kAll}, {"env", &kAll}, {"volumeMounts", &kAll}};
+constexpr JsonShape kContainer{.members = kContainerMembers};
+constexpr JsonShape kContainers{.items = &kContainer};
+// spec: hostNetwork (decision), the two container lists (decision, patch, credentials).
+constexpr JsonShape::Member kSpecMembers[] = {
+    {"hostNetwork", &kAll}, {"containers", &kContainers}, {"initContainers", &kContainers}};
+constexpr JsonShape kSpec{.members = kSpecMembers};
+// metadata: names (review, log), labels and annotations (decision, overrides, patch),
+// ownerReferences (Job detection). Not managedFields, which mirrors the whole pod.
+constexpr JsonShape::Member kMetadataMembers[] = {
+    {"name", &kAll},   {"generateName", &kAll}, {"namespace", &kAll},
+    {"labels", &kAll}, {"annotations", &kAll},  {"ownerReferences", &kAll}};
+constexpr JsonShape kMetadata{.members = kMetadataMembers};
+constexpr JsonShape::Member kObjectMembers[] = {{"metadata", &kMetadata}, {"spec", &kSpec}};
+constexpr JsonShape kObject{.members = kObjectMembers};
+// request: what parse_admission_review reads (not userInfo, resource, options, oldObject).
+constexpr JsonShape::Member kRequestMembers[] = {
+    {"uid", &kAll},  {"kind", &kAll},   {"operation", &kAll}, {"namespace", &kAll},
+    {"name", &kAll}, {"dryRun", &kAll}, {"object", &kObject}};
+constexpr JsonShape kRequest{.members = kRequestMembers};
+constexpr JsonShape::Member kReviewMembers[] = {
+    {"apiVersion", &kAll}, {"kind", &kAll}, {"request", &kRequest}};
+constexpr JsonShape kReview{.members = kReviewMembers};
+
 }  // namespace
 
 std::string_view injector_version() { return SIGV4_VERSION; }
+
+const JsonShape& admission_review_shape() { return kReview; }
 
 Mutation mutate_pod(const PodRequest& request, const Config& config, Route route) {
   Mutation m;
@@ -107,7 +140,7 @@ ReviewResult review(const Json& admission_review, const Config& config, Route ro
 
 ReviewResult review_text(std::string_view body, const Config& config, Route route,
                          const JsonLimits& limits) {
-  Json parsed = parse_json_limited(body, limits);
+  Json parsed = parse_json_limited(body, limits, "request body", &admission_review_shape());
   ReviewResult result = review(parsed, config, route);
   dispose(parsed);
   return result;
