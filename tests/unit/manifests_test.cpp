@@ -216,6 +216,10 @@ again: *n
   CHECK(doc["list"] == Json::parse(R"({"cpu": 1, "memory": 2, "gpu": 0})"));
   CHECK(doc["inline"] == Json::parse(R"({"y": 2, "x": 1})"));
   CHECK(doc["quoted"] == Json::parse(R"({"<<": "kept"})"));
+  // Written back, a `<<` key stays a key (fuzzing found it written plain, read as a merge).
+  const std::string written = write_documents({doc["quoted"]}, Format::kYaml);
+  CHECK(written.find("\"<<\": kept") != std::string::npos);
+  CHECK(read_documents(written, "written.yaml").at(0) == doc["quoted"]);
   CHECK(doc["again"] == "web");
   CHECK(doc["web"] == "key from an alias");
   // Duplicate keys keep the JSON reader's rule: first position, last value.

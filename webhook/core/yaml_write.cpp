@@ -142,7 +142,8 @@ void literal_lines(std::string& out, const std::string& s, std::size_t depth) {
 }
 
 void key(std::string& out, const std::string& k) {
-  if (plain(k)) {
+  // A plain `<<` key is a merge key on the way back in (found by fuzzing): quoted it is a key.
+  if (k != "<<" && plain(k)) {
     out += k;
   } else {
     quoted(out, k);
