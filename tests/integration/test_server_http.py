@@ -222,12 +222,38 @@ def check_metrics(before, after):
     h.check(after.get("sigv4_injector_ready") == 1, "ready gauge is 1")
 
 
+def tunables_of(server):
+    with open(f"/proc/{server.proc.pid}/environ", "rb") as f:
+        env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+    return env.get(b"GLIBC_TUNABLES", b"").decode()
+
+
+def check_malloc_tuning(server, certs):
+    """`serve` re-executes itself with a larger per-thread malloc cache, unless the operator set
+    GLIBC_TUNABLES (kept as it is); either way it is the same process, serving."""
+    h.check(tunables_of(server) == "glibc.malloc.tcache_count=200",
+            "serve runs with glibc.malloc.tcache_count=200")
+    os.environ["GLIBC_TUNABLES"] = "glibc.malloc.tcache_count=7"
+    try:
+        own = h.Server(["--tls-cert-file", certs + "/tls.crt", "--tls-key-file",
+                        certs + "/tls.key"], cafile=certs + "/ca.crt").wait_ready()
+    finally:
+        del os.environ["GLIBC_TUNABLES"]
+    try:
+        h.check(tunables_of(own) == "glibc.malloc.tcache_count=7",
+                "an operator's GLIBC_TUNABLES is kept")
+        h.check(own.post_review(h.review(h.pod()))[0] == 200, "and it serves reviews")
+    finally:
+        own.terminate()
+
+
 def main():
     certs = h.make_certs(os.path.join(h.TMP, "certs"))
     server = h.Server(["--tls-cert-file", certs + "/tls.crt", "--tls-key-file", certs + "/tls.key",
                        "--log-format", "json"], cafile=certs + "/ca.crt").wait_ready()
     try:
         before = server.metrics()
+        check_malloc_tuning(server, certs)
         check_statuses(server)
         check_transport(server)
         check_versions(server)

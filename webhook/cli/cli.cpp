@@ -51,6 +51,9 @@ int run(int argc, char** argv) {
   if (command == "--version") {
     return run_version({});
   }
+  if (command == "serve") {
+    tune_malloc(argv);
+  }
   struct Entry {
     std::string_view name;
     int (*run)(const std::vector<std::string>&);

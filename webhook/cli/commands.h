@@ -17,6 +17,10 @@ int run_serve(const std::vector<std::string>& args);
 int run_certs(const std::vector<std::string>& args);
 int run_version(const std::vector<std::string>& args);
 
+// For `serve` on glibc: re-executes the program once with a larger per-thread malloc cache in
+// GLIBC_TUNABLES (read only at exec), unless the variable is set already. Returns when it did not.
+void tune_malloc(char** argv);
+
 // argv -> subcommand.
 int run(int argc, char** argv);
 

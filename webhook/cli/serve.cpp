@@ -1,5 +1,8 @@
+#include <unistd.h>
+
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <set>
@@ -169,7 +172,28 @@ Options parse_options(const std::vector<std::string>& args) {
   return options;
 }
 
+// A review allocates and frees a few hundred small blocks. glibc keeps 7 freed blocks per size
+// for each thread; the rest went through the shared bins, and malloc_consolidate alone was 4% of
+// the server's CPU. 200 per size: +14% reviews/s saturated, RSS within a megabyte.
+constexpr const char* kMallocTunables = "glibc.malloc.tcache_count=200";
+
 }  // namespace
+
+void tune_malloc(char** argv) {
+#ifdef __GLIBC__
+  // Set by the operator (or by us, before the exec): theirs, or already done.
+  if (std::getenv("GLIBC_TUNABLES") != nullptr) {
+    return;
+  }
+  if (setenv("GLIBC_TUNABLES", kMallocTunables, 1) != 0) {
+    return;
+  }
+  execv("/proc/self/exe", argv);
+  unsetenv("GLIBC_TUNABLES");  // no /proc: run with glibc's defaults
+#else
+  (void)argv;
+#endif
+}
 
 int run_serve(const std::vector<std::string>& args) {
   for (const auto& arg : args) {
