@@ -5,6 +5,7 @@
 
 #include "core/errors.h"
 #include "server/address.h"
+#include "server/logging.h"
 #include "server/metrics.h"
 #include "server/routes.h"
 #include "server/tls.h"
@@ -116,4 +117,36 @@ TEST_CASE("generated certificates parse and cover the service names", "[server]"
   CHECK_THROWS(parse_identity(bundle.cert, "garbage"));
   request.ip_addresses = {"not-an-ip"};
   CHECK_THROWS_WITH(generate_certificates(request), Catch::Contains("not-an-ip"));
+}
+
+TEST_CASE("log values keep their JSON type, and text values quote only when needed", "[server]") {
+  struct Row {
+    LogValue value;
+    const char* json;
+    const char* text;
+  };
+  std::string lvalue = "web-7d4b9";
+  const Row rows[] = {
+      {LogValue("plain"), R"("plain")", "plain"},
+      {LogValue(lvalue), R"("web-7d4b9")", "web-7d4b9"},
+      {LogValue(std::string("a temporary string longer than sixteen")),
+       R"("a temporary string longer than sixteen")",
+       R"("a temporary string longer than sixteen")"},
+      {LogValue(std::string_view("k=v")), R"("k=v")", R"("k=v")"},
+      {LogValue(""), R"("")", R"("")"},
+      {LogValue("quote\"\n"), R"("quote\"\n")", R"("quote\"\n")"},
+      {LogValue("caf\xc3\xa9"), "\"caf\xc3\xa9\"", "caf\xc3\xa9"},
+      {LogValue(std::int64_t{-42}), "-42", "-42"},
+      {LogValue(std::uint16_t{8443}), "8443", "8443"},
+      {LogValue(true), "true", "true"},
+      {LogValue(Json::array({"w1", "w 2"})), R"(["w1","w 2"])", R"(["w1","w 2"])"},
+  };
+  for (const auto& row : rows) {
+    std::string json;
+    std::string text;
+    row.value.append_json(json);
+    row.value.append_text(text);
+    CHECK(json == row.json);
+    CHECK(text == row.text);
+  }
 }

@@ -8,7 +8,7 @@ namespace sigv4 {
 // characters as \u00xx. Strings holding any byte >= 0x80 (UTF-8, or invalid bytes to replace) go
 // through nlohmann itself. Plain runs are found eight bytes at a time (scan_plain): the base64
 // patch in a response is kilobytes of them, and a byte loop over it cost more than the encoding.
-void append_json_string(std::string& out, const std::string& s) {
+void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   const std::size_t mark = out.size();
   out.reserve(mark + s.size() + 2);
@@ -48,7 +48,7 @@ void append_json_string(std::string& out, const std::string& s) {
       default:
         if (u >= 0x80) {  // not plain ASCII: start over with nlohmann's serializer
           out.resize(mark);
-          out += Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
+          out += Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace);
           return;
         }
         out += "\\u00";

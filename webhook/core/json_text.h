@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "json.h"
 
@@ -16,6 +17,6 @@ std::string to_json_text(const Json& value);
 void append_json_text(std::string& out, const Json& value);
 
 // Appends `s` as a JSON string, as append_json_text would write it.
-void append_json_string(std::string& out, const std::string& s);
+void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace sigv4

@@ -6,6 +6,9 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
+
+#include "core/json_text.h"
 
 namespace sigv4::server {
 namespace {
@@ -19,24 +22,16 @@ std::string dump(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-// Text values stay bare unless they need quotes to be read back unambiguously.
-std::string text_value(const Json& value) {
-  if (!value.is_string()) {
-    return dump(value);
-  }
-  const auto& text = value.get_ref<const std::string&>();
-  const bool plain = !text.empty() && text.find_first_of(" \"=\t\n") == std::string::npos;
-  return plain ? text : dump(value);
-}
-
 template <class Fields>
 std::string json_line(std::string_view message, const Fields& fields) {
-  std::string line = "\"msg\":" + dump(Json(std::string(message)));
+  std::string line = "\"msg\":";
+  line.reserve(256);
+  append_json_string(line, message);
   for (const auto& [key, value] : fields) {
     line += ',';
-    line += dump(Json(std::string(key)));
+    append_json_string(line, key);
     line += ':';
-    line += dump(value);
+    value.append_json(line);
   }
   return line;
 }
@@ -44,11 +39,12 @@ std::string json_line(std::string_view message, const Fields& fields) {
 template <class Fields>
 std::string text_line(std::string_view message, const Fields& fields) {
   std::string line(message);
+  line.reserve(256);
   for (const auto& [key, value] : fields) {
     line += ' ';
     line += key;
     line += '=';
-    line += text_value(value);
+    value.append_text(line);
   }
   return line;
 }
@@ -60,10 +56,35 @@ void write_event(spdlog::level::level_enum level, std::string_view message, cons
   }
   const std::string line =
       g_format.load() == LogFormat::kJson ? json_line(message, fields) : text_line(message, fields);
-  spdlog::log(level, "{}", line);
+  spdlog::default_logger_raw()->log(level, spdlog::string_view_t(line.data(), line.size()));
 }
 
 }  // namespace
+
+void LogValue::append_json(std::string& out) const {
+  switch (kind_) {
+    case Kind::kString:
+      append_json_string(out, text());
+      return;
+    case Kind::kToken:
+      out += text();
+      return;
+    case Kind::kJson:
+      out += dump(json_);
+      return;
+  }
+}
+
+void LogValue::append_text(std::string& out) const {
+  if (kind_ == Kind::kString) {
+    const std::string_view s = text();
+    if (!s.empty() && s.find_first_of(" \"=\t\n") == std::string_view::npos) {
+      out += s;
+      return;
+    }
+  }
+  append_json(out);
+}
 
 bool parse_log_format(std::string_view text, LogFormat& format) {
   if (text == "json") {

@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -30,8 +31,38 @@ bool log_enabled(spdlog::level::level_enum level);
 // Writes out every queued line and stops logging (before a hard exit: later lines are lost).
 void flush_logs();
 
-// One structured field of a log line; strings, numbers and booleans keep their JSON type.
-using LogField = std::pair<std::string_view, Json>;
+// The value of one structured field of a log line; strings, numbers and booleans keep their JSON
+// type. Strings are viewed, not copied (a temporary std::string is kept); numbers and booleans
+// are written as they are; anything else is a Json. Cheap on purpose: every review logs a line.
+class LogValue {
+ public:
+  LogValue(const char* text) : view_(text) {}
+  LogValue(std::string_view text) : view_(text) {}
+  LogValue(const std::string& text) : view_(text) {}
+  LogValue(std::string&& text) : owned_(std::move(text)), owns_(true) {}
+  LogValue(bool flag) : kind_(Kind::kToken), view_(flag ? "true" : "false") {}
+  template <class T>
+  requires std::is_integral_v<T> &&(!std::is_same_v<T, bool>)LogValue(T number)
+      : kind_(Kind::kToken), owned_(std::to_string(number)), owns_(true) {}
+  LogValue(Json value) : kind_(Kind::kJson), json_(std::move(value)) {}
+
+  // As a JSON value; as a `key=value` text value (bare unless it needs quotes to read back).
+  void append_json(std::string& out) const;
+  void append_text(std::string& out) const;
+
+ private:
+  enum class Kind { kString, kToken, kJson };
+  std::string_view text() const { return owns_ ? std::string_view(owned_) : view_; }
+
+  Kind kind_ = Kind::kString;
+  std::string_view view_;
+  std::string owned_;
+  bool owns_ = false;
+  Json json_;
+};
+
+// One structured field of a log line.
+using LogField = std::pair<std::string_view, LogValue>;
 
 // Logs `message` with `fields`: a JSON object per line, or `message key=value ...` as text.
 void log_event(spdlog::level::level_enum level, std::string_view message,

@@ -36,13 +36,16 @@ Result result_of(const Mutation& mutation) {
 void log_review(const ReviewResult& result, Route route, Clock::duration elapsed) {
   const auto& request = result.request;
   const auto& mutation = result.mutation;
+  if (!log_enabled(spdlog::level::info)) {
+    return;
+  }
   const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
   std::vector<LogField> fields = {
-      {"path", std::string(route_path(route))},
+      {"path", route_path(route)},
       {"uid", request.uid},
       {"namespace", request.namespace_name},
       {"pod", request.name.empty() ? request.generate_name : request.name},
-      {"decision", std::string(decision_name(mutation))},
+      {"decision", decision_name(mutation)},
       {"reasons", mutation.decision.reasons_string()},
       {"duration_us", micros}};
   if (!mutation.warnings.empty()) {
