@@ -5,6 +5,7 @@
 
 #include "core/errors.h"
 #include "server/address.h"
+#include "server/frontend.h"
 #include "server/logging.h"
 #include "server/metrics.h"
 #include "server/routes.h"
@@ -148,5 +149,64 @@ TEST_CASE("log values keep their JSON type, and text values quote only when need
     row.value.append_text(text);
     CHECK(json == row.json);
     CHECK(text == row.text);
+  }
+}
+
+TEST_CASE("request heads parse as HTTP/1.1 says, and malformed ones name the problem", "[server]") {
+  RequestHead head;
+  REQUIRE(parse_request_head("POST /mutate?timeout=10s HTTP/1.1\r\nHost: x\r\n"
+                             "content-type: application/json\r\nContent-Length:  4284 \r\n"
+                             "Expect: 100-continue",
+                             head)
+              .empty());
+  CHECK(head.method == "POST");
+  CHECK(head.path == "/mutate");  // the apiserver adds ?timeout=
+  CHECK(head.content_type == "application/json");
+  CHECK(head.has_length);
+  CHECK(head.content_length == 4284);
+  CHECK(head.expect_continue);
+  CHECK(head.keep_alive);
+  CHECK_FALSE(head.chunked);
+
+  head = {};
+  REQUIRE(parse_request_head("GET /%72eadyz HTTP/1.0\r\nConnection: Keep-Alive", head).empty());
+  CHECK(head.path == "/readyz");
+  CHECK(head.http10);
+  CHECK(head.keep_alive);
+  head = {};
+  REQUIRE(parse_request_head("GET /healthz HTTP/1.0", head).empty());
+  CHECK_FALSE(head.keep_alive);  // HTTP/1.0 closes unless asked
+  head = {};
+  REQUIRE(parse_request_head("POST /mutate HTTP/1.1\r\nConnection: te, close\r\n"
+                             "Transfer-Encoding: Chunked",
+                             head)
+              .empty());
+  CHECK_FALSE(head.keep_alive);
+  CHECK(head.chunked);
+
+  const std::pair<const char*, const char*> bad[] = {
+      {"", "malformed request line"},
+      {"GET /healthz", "malformed request line"},
+      {"GET  /healthz HTTP/1.1", "malformed request line"},
+      {"GET /healthz HTTP/2.0", "unsupported HTTP version"},
+      {"get /healthz HTTP/1.1", "malformed method"},
+      {"GET healthz HTTP/1.1", "malformed request target"},
+      {"GET /healthz HTTP/1.1\r\nNoColon", "malformed header line"},
+      {"GET /healthz HTTP/1.1\r\n folded: value", "malformed header line"},
+      {"GET /healthz HTTP/1.1\r\nBad Name: v", "malformed header line"},
+      {"POST /mutate HTTP/1.1\r\nContent-Length: -1", "invalid Content-Length"},
+      {"POST /mutate HTTP/1.1\r\nContent-Length: 12x", "invalid Content-Length"},
+      {"POST /mutate HTTP/1.1\r\nContent-Length: 99999999999999999999999",
+       "invalid Content-Length"},
+      {"POST /mutate HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2", "invalid Content-Length"},
+      {"POST /mutate HTTP/1.1\r\nTransfer-Encoding: gzip, chunked",
+       "unsupported Transfer-Encoding"},
+      {"POST /mutate HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3",
+       "both Content-Length and Transfer-Encoding"},
+  };
+  for (const auto& [text, problem] : bad) {
+    INFO(text);
+    RequestHead h;
+    CHECK(parse_request_head(text, h) == problem);
   }
 }

@@ -67,9 +67,7 @@ Result review_body(const ReviewRoute& route, const std::string& body, httplib::R
   try {
     const auto config = route.state->config.load();
     ReviewResult result = route.reviewer(body, *config, route.route, route.json_limits);
-    // With a charset, cpp-httplib does not gzip the answer for clients sending Accept-Encoding
-    // (Go's transport, so the apiserver): a few KB on a local network cost a quarter of the
-    // server's CPU to compress.
+    // Never compressed: gzipping a few KB for a local network cost a quarter of the CPU.
     res.set_header("Content-Type", kReviewContentType);
     res.body = std::move(result.response);
     if (!result.mutation.denial) {
@@ -94,8 +92,7 @@ bool accept_body(const ReviewRoute& route, const httplib::Request& req, httplib:
                  const httplib::ContentReader& reader, std::string& body) {
   Metrics& metrics = route.state->metrics;
   const BodyRead read = read_body(reader, route.max_body_bytes, body);
-  // cpp-httplib answers an over-long Content-Length itself (draining it) with 413.
-  if (read == BodyRead::kTooLarge || res.status == 413) {
+  if (read == BodyRead::kTooLarge) {
     reply_error(res, 413,
                 "request body larger than " + std::to_string(route.max_body_bytes) + " bytes");
     metrics.count_request(route.route, Result::kTooLarge);
@@ -136,14 +133,6 @@ BodyRead read_body(const httplib::ContentReader& reader, std::size_t max_bytes, 
   return complete ? BodyRead::kComplete : BodyRead::kBroken;
 }
 
-bool drain_body(const httplib::ContentReader& reader, std::size_t limit) {
-  std::size_t seen = 0;
-  return reader([&](const char*, std::size_t size) {
-    seen = size > limit - seen ? limit + 1 : seen + size;  // saturates just past the limit
-    return seen <= limit;
-  });
-}
-
 void serve_review(const ReviewRoute& route, const httplib::Request& req, httplib::Response& res,
                   const httplib::ContentReader& reader) {
   std::string body;
@@ -153,9 +142,6 @@ void serve_review(const ReviewRoute& route, const httplib::Request& req, httplib
   }
   if (!accept_body(route, req, res, reader, body)) {
     return;
-  }
-  if (route.on_request_read) {
-    route.on_request_read(req);
   }
   const auto start = Clock::now();
   const Result result = review_body(route, body, res, start);

@@ -23,21 +23,13 @@ struct ReviewRoute {
   JsonLimits json_limits;
   std::size_t max_body_bytes = std::size_t{4} << 20;
   Reviewer reviewer = &review_text;
-  // Called once the whole request (body included) has been read, before the review runs: the
-  // server stops the connection's request deadline there, so a slow review is never cut.
-  std::function<void(const httplib::Request&)> on_request_read;
 };
 
 enum class BodyRead { kComplete, kTooLarge, kBroken };
 
-// Reads a request body through `reader`, keeping at most `max_bytes`. A longer body is drained
-// without being stored, up to a bound (so a keep-alive connection stays in sync), and reported
-// kTooLarge; cpp-httplib 0.11 applies its own payload limit to Content-Length bodies only.
+// Reads a request body through `reader`, keeping at most `max_bytes`; a longer one is reported
+// kTooLarge (the front end keeps max + 1 bytes of it and drops the rest).
 BodyRead read_body(const httplib::ContentReader& reader, std::size_t max_bytes, std::string& body);
-
-// Reads and discards a request body of up to `limit` bytes; returns false when it was longer or
-// could not be read (the connection then cannot be reused).
-bool drain_body(const httplib::ContentReader& reader, std::size_t limit);
 
 // Answers one POST to a webhook path: 413 over the size limit, 415 for a non-JSON content type,
 // 400 for a malformed review, 500 for an internal failure, else 200 with the AdmissionReview

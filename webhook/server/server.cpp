@@ -10,7 +10,7 @@
 #include <optional>
 #include <thread>
 
-#include "server/deadline.h"
+#include "server/frontend.h"
 #include "server/logging.h"
 #include "server/pool.h"
 #include "server/routes.h"
@@ -64,18 +64,14 @@ void use_self_signed(ServerState& state) {
   log_event(spdlog::level::warn, "serving a self-signed certificate (local use only)");
 }
 
-void tune_webhook_server(httplib::Server& server, const ServeOptions& options) {
-  const std::size_t cores = std::max(2u, std::thread::hardware_concurrency());
-  const std::size_t max_threads = std::max<std::size_t>(options.max_connections, 1);
-  server.new_task_queue = [cores, max_threads] {
-    return new ElasticPool(std::min(cores * 2, max_threads), max_threads);
-  };
-  server.set_tcp_nodelay(true);
-  server.set_keep_alive_max_count(10000);
-  server.set_keep_alive_timeout(options.keep_alive_timeout_seconds);
-  server.set_read_timeout(options.request_timeout_seconds, 0);
-  server.set_write_timeout(options.request_timeout_seconds, 0);
-  server.set_payload_max_length(options.max_body_bytes);
+FrontendOptions frontend_options(const ServeOptions& options) {
+  FrontendOptions f;
+  f.max_body_bytes = options.max_body_bytes;
+  f.json_limits = options.json_limits;
+  f.max_connections = std::max<std::size_t>(options.max_connections, 1);
+  f.keep_alive = std::chrono::seconds(options.keep_alive_timeout_seconds);
+  f.request_timeout = std::chrono::seconds(options.request_timeout_seconds);
+  return f;
 }
 
 void tune_metrics_server(httplib::Server& server) {
@@ -146,11 +142,11 @@ std::optional<CertSource> cert_source(const ServeOptions& options) {
 }
 
 // Runs both listeners until a signal; returns the exit code.
-int run_listeners(httplib::Server& webhook, httplib::Server& metrics, ServerState& state,
+int run_listeners(Frontend& webhook, httplib::Server& metrics, ServerState& state,
                   Reloader& reloader, const ServeOptions& options) {
   Finished finished;
   std::thread webhook_thread([&] {
-    webhook.listen_after_bind();
+    webhook.run();
     finished.add();
   });
   std::thread metrics_thread([&] {
@@ -158,7 +154,7 @@ int run_listeners(httplib::Server& webhook, httplib::Server& metrics, ServerStat
     finished.add();
   });
   // stop() is a no-op until a listener runs, so a signal must not be taken before that.
-  while ((!webhook.is_running() || !metrics.is_running()) && finished.get() == 0) {
+  while ((!webhook.running() || !metrics.is_running()) && finished.get() == 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   reloader.start();
@@ -192,30 +188,16 @@ int serve(const ServeOptions& options) {
   if (!load_state(reloader, state, options)) {
     return EXIT_FAILURE;
   }
-  RequestDeadlines deadlines(
-      std::chrono::seconds(options.request_timeout_seconds),
-      std::chrono::seconds(options.keep_alive_timeout_seconds),
-      [&state](std::uint64_t connections) { state.metrics.count_request_timeouts(connections); });
-  httplib::SSLServer webhook([&state, &deadlines](SSL_CTX& ctx) {
-    return configure_server_context(ctx, state.certs) && deadlines.attach(ctx);
-  });
+  Frontend webhook(state, frontend_options(options));
   httplib::Server metrics;
-  if (!webhook.is_valid()) {
+  if (!webhook.setup_tls()) {
     log_event(err, "cannot set up TLS");
     return EXIT_FAILURE;
   }
-  tune_webhook_server(webhook, options);
   tune_metrics_server(metrics);
-  install_webhook_routes(
-      webhook, state, options.json_limits, options.max_body_bytes,
-      [&deadlines](const httplib::Request& req) { deadlines.request_read(req.ssl); });
-  // After a handler the whole request (body included) has been read: restart the clock.
-  webhook.set_post_routing_handler([&deadlines](const httplib::Request& req, httplib::Response&) {
-    deadlines.request_handled(req.ssl);
-  });
   install_metrics_routes(metrics, state);
 
-  const ListenAddress bound = bind_server(webhook, options.listen);
+  const ListenAddress bound = webhook.bind(options.listen);
   const ListenAddress metrics_bound = bind_server(metrics, options.metrics_listen);
   if (bound.port < 0 || metrics_bound.port < 0) {
     log_event(err, "cannot bind",
@@ -226,7 +208,6 @@ int serve(const ServeOptions& options) {
   log_event(info, "webhook listening on " + to_string(bound), {{"port", bound.port}});
   log_event(info, "metrics listening on " + to_string(metrics_bound),
             {{"port", metrics_bound.port}});
-  deadlines.start();
   return run_listeners(webhook, metrics, state, reloader, options);
 }
 

@@ -1,0 +1,883 @@
+#include "server/frontend.h"
+
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+#include "server/logging.h"
+#include "server/review.h"
+#include "server/tls.h"
+
+namespace sigv4::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kMaxHeadBytes = 16 * 1024;  // request line and headers
+constexpr std::size_t kMaxChunkLine = 1024;       // a chunk-size line with its extensions
+constexpr std::size_t kReadChunk = 16 * 1024;     // plaintext per SSL_read
+constexpr std::size_t kAcceptsPerWake = 1;        // then the other loops take their turn
+constexpr int kTickMs = 250;                      // deadline checks
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// Whether a comma-separated header value lists `token` (case-insensitive).
+bool lists(std::string_view value, std::string_view token) {
+  while (!value.empty()) {
+    const auto comma = value.find(',');
+    if (iequals(trim(value.substr(0, comma)), token)) {
+      return true;
+    }
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+// The path of a request target: up to the query, %XX decoded (as cpp-httplib did).
+bool decode_path(std::string_view target, std::string& path) {
+  target = target.substr(0, target.find('?'));
+  if (target.empty() || target.front() != '/') {
+    return false;
+  }
+  path.clear();
+  for (std::size_t i = 0; i < target.size(); ++i) {
+    if (target[i] == '%' && i + 2 < target.size() && hex_digit(target[i + 1]) >= 0 &&
+        hex_digit(target[i + 2]) >= 0) {
+      path += static_cast<char>(hex_digit(target[i + 1]) * 16 + hex_digit(target[i + 2]));
+      i += 2;
+    } else {
+      path += target[i];
+    }
+  }
+  return true;
+}
+
+const char* reason_phrase(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Unknown";
+  }
+}
+
+bool is_review_path(const std::string& path) {
+  return path == "/mutate" || path == "/mutate/annotated";
+}
+
+// The one method each known path takes, or null for an unknown path.
+const char* allowed_method(const std::string& path) {
+  if (is_review_path(path)) {
+    return "POST";
+  }
+  if (path == "/healthz" || path == "/readyz") {
+    return "GET";
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string parse_request_head(std::string_view text, RequestHead& head) {
+  const auto line_end = text.find("\r\n");
+  const std::string_view line = text.substr(0, line_end);
+  const auto sp1 = line.find(' ');
+  const auto sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) {
+    return "malformed request line";
+  }
+  head.method = std::string(line.substr(0, sp1));
+  const std::string_view version = line.substr(sp2 + 1);
+  if (version == "HTTP/1.1") {
+    head.http10 = false;
+  } else if (version == "HTTP/1.0") {
+    head.http10 = true;
+  } else {
+    return "unsupported HTTP version";
+  }
+  if (head.method.empty() || !std::all_of(head.method.begin(), head.method.end(),
+                                          [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    return "malformed method";
+  }
+  if (!decode_path(line.substr(sp1 + 1, sp2 - sp1 - 1), head.path)) {
+    return "malformed request target";
+  }
+  head.keep_alive = !head.http10;
+  bool has_te = false;
+  std::string_view rest = line_end == std::string_view::npos ? "" : text.substr(line_end + 2);
+  while (!rest.empty()) {
+    const auto end = rest.find("\r\n");
+    const std::string_view field = rest.substr(0, end);
+    rest = end == std::string_view::npos ? "" : rest.substr(end + 2);
+    const auto colon = field.find(':');
+    if (colon == 0 || colon == std::string_view::npos || field.front() == ' ' ||
+        field.front() == '\t' ||
+        field.substr(0, colon).find_first_of(" \t") != std::string_view::npos) {
+      return "malformed header line";
+    }
+    const std::string_view name = field.substr(0, colon);
+    const std::string_view value = trim(field.substr(colon + 1));
+    if (iequals(name, "Content-Length")) {
+      std::uint64_t n = 0;
+      const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (value.empty() || ec != std::errc() || ptr != value.data() + value.size() ||
+          (head.has_length && n != head.content_length)) {
+        return "invalid Content-Length";
+      }
+      head.has_length = true;
+      head.content_length = n;
+    } else if (iequals(name, "Transfer-Encoding")) {
+      if (!iequals(value, "chunked") || has_te) {
+        return "unsupported Transfer-Encoding";
+      }
+      has_te = true;
+      head.chunked = true;
+    } else if (iequals(name, "Content-Type")) {
+      head.content_type = std::string(value);
+    } else if (iequals(name, "Connection")) {
+      if (lists(value, "close")) {
+        head.keep_alive = false;
+      } else if (lists(value, "keep-alive")) {
+        head.keep_alive = true;
+      }
+    } else if (iequals(name, "Expect")) {
+      head.expect_continue = iequals(value, "100-continue");
+    }
+  }
+  if (head.chunked && head.has_length) {
+    return "both Content-Length and Transfer-Encoding";  // a smuggling vector: refused
+  }
+  return {};
+}
+
+struct Frontend::TlsContext {
+  SSL_CTX* ctx = nullptr;
+  ~TlsContext() { SSL_CTX_free(ctx); }
+};
+
+namespace {
+
+enum class Phase { kHandshake, kIdle, kHead, kBody, kAnswered };
+
+struct Connection {
+  int fd = -1;
+  SSL* ssl = nullptr;
+  Phase phase = Phase::kHandshake;
+  std::uint32_t events = 0;  // what epoll waits for
+  bool want_write = false;   // the last TLS call needs the socket writable
+  std::string in;            // plaintext received, not yet consumed
+  std::string out;           // plaintext to send
+  std::size_t out_sent = 0;
+  bool close_after_write = false;
+  bool eof = false;            // the peer closed its side
+  Clock::time_point deadline;  // of the handshake, the request, or the answer being taken
+  Clock::time_point idle_until = Clock::time_point::max();  // kAnswered: keep-alive ends
+  // The request being read.
+  RequestHead head;
+  std::string body;
+  std::uint64_t seen = 0;        // body bytes received (kept or not)
+  std::uint64_t chunk_left = 0;  // chunked: bytes left in the current chunk
+  enum class Chunk { kSize, kData, kDataEnd, kTrailer } chunk = Chunk::kSize;
+
+  ~Connection() {
+    if (ssl != nullptr) {
+      SSL_free(ssl);
+    }
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+};
+
+}  // namespace
+
+struct Frontend::Loop {
+  Frontend& owner;
+  int epoll = -1;
+  int wake = -1;  // eventfd: stop() was called
+  std::unordered_map<int, std::unique_ptr<Connection>> connections;
+  std::thread thread;
+
+  explicit Loop(Frontend& f) : owner(f) {
+    epoll = epoll_create1(EPOLL_CLOEXEC);
+    wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  }
+  ~Loop() {
+    if (epoll >= 0) {
+      ::close(epoll);
+    }
+    if (wake >= 0) {
+      ::close(wake);
+    }
+  }
+
+  void run();
+  void accept_some();
+  void drive(Connection& c);
+  bool read_tls(Connection& c);
+  bool write_tls(Connection& c);
+  bool consume(Connection& c);
+  bool consume_body(Connection& c);
+  void answer(Connection& c);
+  void answer_error(Connection& c, int status, const std::string& message);
+  void answer_oversized(Connection& c);
+  void queue(Connection& c, const httplib::Response& res, bool with_body);
+  void request_done(Connection& c);
+  void set_events(Connection& c);
+  void close(Connection& c);
+  void check_deadlines();
+  void close_idle();
+};
+
+Frontend::Frontend(ServerState& state, FrontendOptions options)
+    : state_(state), options_(std::move(options)) {}
+
+Frontend::~Frontend() {
+  const int fd = listener_.exchange(-1);
+  if (fd >= 0) {
+    ::close(fd);
+  }
+}
+
+bool Frontend::setup_tls() {
+  tls_ = std::make_unique<TlsContext>();
+  tls_->ctx = SSL_CTX_new(TLS_server_method());
+  if (tls_->ctx == nullptr || !configure_server_context(*tls_->ctx, state_.certs)) {
+    return false;
+  }
+  // Writes are whole answers from a stable buffer; idle connections give their buffers back.
+  SSL_CTX_set_mode(tls_->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                                  SSL_MODE_RELEASE_BUFFERS);
+  return true;
+}
+
+ListenAddress Frontend::bind(const ListenAddress& address) {
+  auto try_bind = [this](const std::string& host, int port) -> int {
+    sockaddr_storage storage{};
+    socklen_t length = 0;
+    int family = AF_INET6;
+    if (auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+        inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+      v6->sin6_family = AF_INET6;
+      v6->sin6_port = htons(static_cast<std::uint16_t>(port));
+      length = sizeof(sockaddr_in6);
+    } else if (auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+               inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+      v4->sin_family = AF_INET;
+      v4->sin_port = htons(static_cast<std::uint16_t>(port));
+      length = sizeof(sockaddr_in);
+      family = AF_INET;
+    } else {
+      return -1;
+    }
+    const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      return -1;
+    }
+    const int yes = 1;
+    const int no = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    if (family == AF_INET6) {
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof(no));  // IPv4 arrives mapped
+    }
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0 ||
+        ::listen(fd, SOMAXCONN) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    listener_.store(fd);
+    return ntohs(family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port
+                                    : reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
+  };
+  if (!address.host.empty()) {
+    return {address.host, try_bind(address.host, address.port)};
+  }
+  const int port = try_bind("::", address.port);
+  if (port >= 0) {
+    return {"::", port};
+  }
+  return {"0.0.0.0", try_bind("0.0.0.0", address.port)};
+}
+
+void Frontend::run() {
+  const unsigned count =
+      options_.threads != 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < count; ++i) {
+    auto loop = std::make_unique<Loop>(*this);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.ptr = nullptr;  // the listener
+    epoll_ctl(loop->epoll, EPOLL_CTL_ADD, listener_.load(), &ev);
+    ev.events = EPOLLIN;
+    ev.data.ptr = &loop->wake;
+    epoll_ctl(loop->epoll, EPOLL_CTL_ADD, loop->wake, &ev);
+    loops_.push_back(std::move(loop));
+  }
+  running_.store(true);
+  for (auto& loop : loops_) {
+    Loop* l = loop.get();
+    l->thread = std::thread([l] { l->run(); });
+  }
+  for (auto& loop : loops_) {
+    loop->thread.join();
+  }
+  running_.store(false);
+}
+
+void Frontend::stop() {
+  stopping_.store(true);
+  const int fd = listener_.exchange(-1);
+  if (fd >= 0) {
+    ::close(fd);  // leaves every loop's epoll set: new connections are refused from here on
+  }
+  for (auto& loop : loops_) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(loop->wake, &one, sizeof(one));
+  }
+}
+
+void Frontend::Loop::run() {
+  epoll_event events[64];
+  auto next_tick = Clock::now() + std::chrono::milliseconds(kTickMs);
+  for (;;) {
+    if (owner.stopping_.load()) {
+      close_idle();
+      if (connections.empty()) {
+        return;
+      }
+    }
+    const int n = epoll_wait(epoll, events, 64, kTickMs);
+    for (int i = 0; i < n; ++i) {
+      void* ptr = events[i].data.ptr;
+      if (ptr == nullptr) {
+        accept_some();
+      } else if (ptr == &wake) {
+        std::uint64_t value = 0;
+        [[maybe_unused]] const auto r = ::read(wake, &value, sizeof(value));
+      } else {
+        drive(*static_cast<Connection*>(ptr));
+      }
+    }
+    if (Clock::now() >= next_tick) {
+      check_deadlines();
+      next_tick = Clock::now() + std::chrono::milliseconds(kTickMs);
+    }
+  }
+}
+
+void Frontend::Loop::accept_some() {
+  for (std::size_t i = 0; i < kAcceptsPerWake; ++i) {
+    const int listener = owner.listener_.load();
+    if (listener < 0) {
+      return;
+    }
+    const int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      return;  // EAGAIN: another loop took it, or none left; errors: try at the next wake
+    }
+    if (owner.connections_.load() >= owner.options_.max_connections) {
+      ::close(fd);
+      continue;
+    }
+    const int yes = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+    auto c = std::make_unique<Connection>();
+    c->fd = fd;
+    c->ssl = SSL_new(owner.tls_->ctx);
+    if (c->ssl == nullptr || SSL_set_fd(c->ssl, fd) != 1) {
+      ERR_clear_error();
+      continue;  // the Connection closes fd
+    }
+    SSL_set_accept_state(c->ssl);
+    c->deadline = Clock::now() + owner.options_.request_timeout;
+    Connection& ref = *c;
+    connections.emplace(fd, std::move(c));
+    owner.connections_.fetch_add(1);
+    set_events(ref);
+    drive(ref);
+  }
+}
+
+void Frontend::Loop::set_events(Connection& c) {
+  std::uint32_t wanted = EPOLLIN | EPOLLRDHUP;
+  if (c.want_write) {
+    wanted |= EPOLLOUT;
+  }
+  if (wanted == c.events) {
+    return;
+  }
+  epoll_event ev{};
+  ev.events = wanted;
+  ev.data.ptr = &c;
+  epoll_ctl(epoll, c.events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &ev);
+  c.events = wanted;
+}
+
+void Frontend::Loop::close(Connection& c) {
+  owner.connections_.fetch_sub(1);
+  epoll_ctl(epoll, EPOLL_CTL_DEL, c.fd, nullptr);
+  connections.erase(c.fd);  // frees the SSL, closes the socket
+}
+
+// Handshakes, writes what is pending, answers what has arrived and reads more, until the socket
+// has nothing more for now.
+void Frontend::Loop::drive(Connection& c) {
+  if (c.phase == Phase::kHandshake) {
+    const int r = SSL_accept(c.ssl);
+    if (r != 1) {
+      const int error = SSL_get_error(c.ssl, r);
+      ERR_clear_error();
+      if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+        c.want_write = error == SSL_ERROR_WANT_WRITE;
+        set_events(c);
+      } else {
+        close(c);  // not TLS, or a handshake we refuse
+      }
+      return;
+    }
+    c.phase = Phase::kIdle;  // the first request is due by the handshake's deadline
+  }
+  for (;;) {
+    if (!write_tls(c)) {
+      close(c);
+      return;
+    }
+    if (!c.out.empty()) {
+      set_events(c);  // the rest when the socket takes it
+      return;
+    }
+    if (c.close_after_write) {
+      close(c);
+      return;
+    }
+    if (!consume(c)) {
+      continue;  // an answer (or 100 Continue) to write
+    }
+    if (c.eof) {
+      close(c);  // the peer is done and nothing it sent is left to answer
+      return;
+    }
+    const std::size_t before = c.in.size();
+    if (!read_tls(c)) {
+      close(c);
+      return;
+    }
+    if (c.in.size() == before && !c.eof) {
+      set_events(c);
+      return;
+    }
+  }
+}
+
+// Reads what TLS has now into `in` (`eof` once the peer has closed); false when the connection
+// failed.
+bool Frontend::Loop::read_tls(Connection& c) {
+  char buffer[kReadChunk];
+  for (;;) {
+    const int n = SSL_read(c.ssl, buffer, sizeof(buffer));
+    if (n > 0) {
+      c.in.append(buffer, static_cast<std::size_t>(n));
+      if (c.in.size() >= kReadChunk) {
+        return true;  // consume before reading more
+      }
+      continue;
+    }
+    const int error = SSL_get_error(c.ssl, n);
+    ERR_clear_error();
+    if (error == SSL_ERROR_WANT_READ) {
+      c.want_write = false;
+      return true;
+    }
+    if (error == SSL_ERROR_WANT_WRITE) {
+      c.want_write = true;
+      return true;
+    }
+    if (error == SSL_ERROR_ZERO_RETURN || error == SSL_ERROR_SYSCALL) {
+      c.eof = true;  // answer what came before the close
+      return true;
+    }
+    return false;
+  }
+}
+
+// Writes what is pending; false when the connection failed.
+bool Frontend::Loop::write_tls(Connection& c) {
+  while (c.out_sent < c.out.size()) {
+    const int n =
+        SSL_write(c.ssl, c.out.data() + c.out_sent,
+                  static_cast<int>(std::min<std::size_t>(c.out.size() - c.out_sent, 1 << 30)));
+    if (n > 0) {
+      c.out_sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    const int error = SSL_get_error(c.ssl, n);
+    ERR_clear_error();
+    if (error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ) {
+      c.want_write = error == SSL_ERROR_WANT_WRITE;
+      return true;
+    }
+    return false;
+  }
+  c.out.clear();
+  c.out_sent = 0;
+  c.want_write = false;
+  return true;
+}
+
+// Parses and answers what `in` holds. Returns true when more bytes are needed, false when an
+// answer was queued (the caller writes it, then calls again).
+bool Frontend::Loop::consume(Connection& c) {
+  if (c.phase == Phase::kIdle || c.phase == Phase::kAnswered) {
+    if (c.in.empty()) {
+      return true;
+    }
+    c.phase = Phase::kHead;
+    c.head = RequestHead{};
+  }
+  if (c.phase == Phase::kHead) {
+    const auto end = c.in.find("\r\n\r\n");
+    if (end == std::string::npos) {
+      if (c.in.size() > kMaxHeadBytes) {
+        answer_error(c, 431,
+                     "request headers larger than " + std::to_string(kMaxHeadBytes) + " bytes");
+        return false;
+      }
+      return true;
+    }
+    if (end > kMaxHeadBytes) {
+      answer_error(c, 431,
+                   "request headers larger than " + std::to_string(kMaxHeadBytes) + " bytes");
+      return false;
+    }
+    const std::string problem = parse_request_head(std::string_view(c.in).substr(0, end), c.head);
+    c.in.erase(0, end + 4);
+    if (!problem.empty()) {
+      answer_error(c, 400, problem);
+      return false;
+    }
+    c.body.clear();
+    c.seen = 0;
+    c.chunk = Connection::Chunk::kSize;
+    const std::uint64_t max = owner.options_.max_body_bytes;
+    const std::uint64_t drain = max > UINT64_MAX / 4 ? UINT64_MAX : max * 4;
+    if (c.head.has_length && c.head.content_length > drain) {
+      answer_oversized(c);
+      return false;
+    }
+    if (c.head.has_length && c.head.content_length <= max) {
+      c.body.reserve(static_cast<std::size_t>(c.head.content_length));
+    }
+    if (c.head.expect_continue && !c.head.http10 && (c.head.chunked || c.head.content_length > 0)) {
+      c.out += "HTTP/1.1 100 Continue\r\n\r\n";
+    }
+    c.phase = Phase::kBody;
+  }
+  if (!consume_body(c)) {
+    return c.out.empty();  // more bytes, unless a 100 Continue or an error is to be written
+  }
+  answer(c);
+  return false;
+}
+
+// Moves body bytes from `in` (keeping at most max + 1, so serve_review sees an over-long body
+// as such); true when the body is complete.
+bool Frontend::Loop::consume_body(Connection& c) {
+  const std::uint64_t max = owner.options_.max_body_bytes;
+  const std::uint64_t drain = max > UINT64_MAX / 4 ? UINT64_MAX : max * 4;
+  auto take = [&](std::size_t n) {
+    const std::uint64_t room = max + 1 > c.body.size() ? max + 1 - c.body.size() : 0;
+    c.body.append(c.in, 0, static_cast<std::size_t>(std::min<std::uint64_t>(n, room)));
+    c.in.erase(0, n);
+    c.seen += n;
+  };
+  if (!c.head.chunked) {
+    const std::uint64_t want = c.head.has_length ? c.head.content_length : 0;
+    take(static_cast<std::size_t>(std::min<std::uint64_t>(want - c.seen, c.in.size())));
+    return c.seen == want;
+  }
+  for (;;) {
+    switch (c.chunk) {
+      case Connection::Chunk::kSize: {
+        const auto eol = c.in.find("\r\n");
+        if (eol == std::string::npos) {
+          if (c.in.size() > kMaxChunkLine) {
+            answer_error(c, 400, "malformed chunked body");
+            return false;
+          }
+          return false;
+        }
+        std::string_view line = std::string_view(c.in).substr(0, eol);
+        line = line.substr(0, line.find(';'));
+        line = trim(line);
+        std::uint64_t size = 0;
+        const auto [ptr, ec] = std::from_chars(line.data(), line.data() + line.size(), size, 16);
+        if (line.empty() || line.size() > 15 || ec != std::errc() ||
+            ptr != line.data() + line.size()) {
+          answer_error(c, 400, "malformed chunked body");
+          return false;
+        }
+        c.in.erase(0, eol + 2);
+        if (size == 0) {
+          c.chunk = Connection::Chunk::kTrailer;
+          continue;
+        }
+        if (c.seen + size > drain) {
+          answer_oversized(c);
+          return false;
+        }
+        c.chunk_left = size;
+        c.chunk = Connection::Chunk::kData;
+        continue;
+      }
+      case Connection::Chunk::kData: {
+        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(c.chunk_left, c.in.size()));
+        take(n);
+        c.chunk_left -= n;
+        if (c.chunk_left > 0) {
+          return false;
+        }
+        c.chunk = Connection::Chunk::kDataEnd;
+        continue;
+      }
+      case Connection::Chunk::kDataEnd:
+        if (c.in.size() < 2) {
+          return false;
+        }
+        if (c.in.compare(0, 2, "\r\n") != 0) {
+          answer_error(c, 400, "malformed chunked body");
+          return false;
+        }
+        c.in.erase(0, 2);
+        c.chunk = Connection::Chunk::kSize;
+        continue;
+      case Connection::Chunk::kTrailer: {
+        const auto eol = c.in.find("\r\n");
+        if (eol == std::string::npos) {
+          if (c.in.size() > kMaxHeadBytes) {
+            answer_error(c, 400, "malformed chunked body");
+          }
+          return false;
+        }
+        c.in.erase(0, eol + 2);
+        if (eol == 0) {
+          return true;  // the blank line after the trailers
+        }
+        continue;
+      }
+    }
+  }
+}
+
+void Frontend::Loop::answer_error(Connection& c, int status, const std::string& message) {
+  httplib::Response res;
+  reply_error(res, status, message);
+  c.close_after_write = true;
+  queue(c, res, true);
+  c.phase = Phase::kAnswered;
+}
+
+// A body past what is drained (4 x the limit): a review is refused 413, any other request gets
+// its path's own answer (404, 405); either way the connection closes, the rest unread.
+void Frontend::Loop::answer_oversized(Connection& c) {
+  c.head.keep_alive = false;
+  if (!is_review_path(c.head.path) || c.head.method != "POST") {
+    answer(c);
+    return;
+  }
+  owner.state_.metrics.count_request(
+      c.head.path == "/mutate" ? Route::kMutate : Route::kMutateAnnotated, Result::kTooLarge);
+  log_event(spdlog::level::warn, "request body too large", {{"path", c.head.path}});
+  answer_error(
+      c, 413,
+      "request body larger than " + std::to_string(owner.options_.max_body_bytes) + " bytes");
+}
+
+// Answers a complete request with the routes of routes.cpp: reviews, health, refusals.
+void Frontend::Loop::answer(Connection& c) {
+  const RequestHead& head = c.head;
+  httplib::Response res;
+  const char* allow = allowed_method(head.path);
+  const bool get = head.method == "GET" || head.method == "HEAD";
+  if (allow == nullptr) {
+    reply_error(res, 404, "not found");
+  } else if (is_review_path(head.path) && head.method == "POST") {
+    const Route route = head.path == "/mutate" ? Route::kMutate : Route::kMutateAnnotated;
+    ReviewRoute review{&owner.state_, route, owner.options_.json_limits,
+                       owner.options_.max_body_bytes, &review_text};
+    httplib::Request req;
+    req.method = head.method;
+    req.path = head.path;
+    if (!head.content_type.empty()) {
+      req.headers.emplace("Content-Type", head.content_type);
+    }
+    const std::string& body = c.body;
+    httplib::ContentReader reader(
+        [&body](httplib::ContentReceiver receive) {
+          return body.empty() || receive(body.data(), body.size());
+        },
+        [](httplib::MultipartContentHeader, httplib::ContentReceiver) { return false; });
+    serve_review(review, req, res, reader);
+  } else if (std::string_view(allow) == "GET" && get) {
+    if (head.path == "/readyz" && !owner.state_.ready()) {
+      res.status = 503;
+      res.set_content("not ready\n", "text/plain");
+    } else {
+      res.status = 200;
+      res.set_content("ok\n", "text/plain");
+    }
+  } else {
+    res.set_header("Allow", allow);
+    reply_error(res, 405, "method not allowed; use " + std::string(allow));
+    if (is_review_path(head.path)) {
+      owner.state_.metrics.count_request(
+          head.path == "/mutate" ? Route::kMutate : Route::kMutateAnnotated,
+          Result::kMethodNotAllowed);
+    }
+  }
+  c.close_after_write = !head.keep_alive || owner.stopping_.load();
+  std::string().swap(c.body);
+  queue(c, res, head.method != "HEAD");
+  request_done(c);
+}
+
+// The answer as one buffer: status line, headers, body (a HEAD answer has the GET's length).
+void Frontend::Loop::queue(Connection& c, const httplib::Response& res, bool with_body) {
+  std::string& out = c.out;
+  out.reserve(out.size() + res.body.size() + 256);
+  const int status = res.status < 0 ? 200 : res.status;  // cpp-httplib's "not set"
+  out += "HTTP/1.1 ";
+  out += std::to_string(status);
+  out += ' ';
+  out += reason_phrase(status);
+  out += "\r\n";
+  for (const auto& [name, value] : res.headers) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  out += "Content-Length: ";
+  out += std::to_string(res.body.size());
+  out +=
+      c.close_after_write ? "\r\nConnection: close\r\n\r\n" : "\r\nConnection: keep-alive\r\n\r\n";
+  if (with_body) {
+    out += res.body;
+  }
+}
+
+void Frontend::Loop::request_done(Connection& c) {
+  const auto now = Clock::now();
+  c.phase = Phase::kAnswered;
+  c.idle_until = now + owner.options_.keep_alive;
+  c.deadline = now + owner.options_.keep_alive + owner.options_.request_timeout;
+}
+
+void Frontend::Loop::check_deadlines() {
+  const auto now = Clock::now();
+  std::vector<Connection*> expired;
+  std::uint64_t cut = 0;
+  for (auto& [fd, c] : connections) {
+    const bool idle = c->phase == Phase::kAnswered && c->in.empty() && c->out.empty();
+    if (idle && now >= c->idle_until) {
+      expired.push_back(c.get());  // keep-alive ended: not a timeout
+    } else if (now >= c->deadline) {
+      expired.push_back(c.get());
+      if (c->out.empty()) {
+        ++cut;  // a handshake or request that did not arrive in time
+      }
+    }
+  }
+  for (Connection* c : expired) {
+    close(*c);
+  }
+  if (cut > 0) {
+    owner.state_.metrics.count_request_timeouts(cut);
+    log_event(spdlog::level::warn, "closed connections that did not send a whole request in time",
+              {{"connections", cut},
+               {"request_timeout_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          owner.options_.request_timeout)
+                                          .count()}});
+  }
+}
+
+// Stopping: connections without a request in flight are closed; the others finish theirs.
+void Frontend::Loop::close_idle() {
+  std::vector<Connection*> idle;
+  for (auto& [fd, c] : connections) {
+    const bool waiting = c->phase == Phase::kHandshake ||
+                         ((c->phase == Phase::kIdle || c->phase == Phase::kAnswered) &&
+                          c->in.empty() && c->out.empty());
+    if (waiting) {
+      idle.push_back(c.get());
+    }
+  }
+  for (Connection* c : idle) {
+    close(*c);
+  }
+}
+
+}  // namespace sigv4::server
