@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <exception>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -27,75 +28,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t kMaxHeadBytes = 16 * 1024;  // request line and headers
-constexpr std::size_t kMaxChunkLine = 1024;       // a chunk-size line with its extensions
-constexpr std::size_t kReadChunk = 16 * 1024;     // plaintext per SSL_read
-constexpr std::size_t kAcceptsPerWake = 1;        // then the other loops take their turn
-constexpr int kTickMs = 250;                      // deadline checks
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-// Whether a comma-separated header value lists `token` (case-insensitive).
-bool lists(std::string_view value, std::string_view token) {
-  while (!value.empty()) {
-    const auto comma = value.find(',');
-    if (iequals(trim(value.substr(0, comma)), token)) {
-      return true;
-    }
-    if (comma == std::string_view::npos) {
-      break;
-    }
-    value.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-// The path of a request target: up to the query, %XX decoded (as cpp-httplib did).
-bool decode_path(std::string_view target, std::string& path) {
-  target = target.substr(0, target.find('?'));
-  if (target.empty() || target.front() != '/') {
-    return false;
-  }
-  path.clear();
-  for (std::size_t i = 0; i < target.size(); ++i) {
-    if (target[i] == '%' && i + 2 < target.size() && hex_digit(target[i + 1]) >= 0 &&
-        hex_digit(target[i + 2]) >= 0) {
-      path += static_cast<char>(hex_digit(target[i + 1]) * 16 + hex_digit(target[i + 2]));
-      i += 2;
-    } else {
-      path += target[i];
-    }
-  }
-  return true;
-}
+constexpr std::size_t kReadChunk = 16 * 1024;  // plaintext per SSL_read
+constexpr std::size_t kAcceptsPerWake = 1;     // then the other loops take their turn
+constexpr int kTickMs = 250;                   // deadline checks
 
 const char* reason_phrase(int status) {
   switch (status) {
@@ -141,78 +76,6 @@ const char* allowed_method(const std::string& path) {
 
 }  // namespace
 
-std::string parse_request_head(std::string_view text, RequestHead& head) {
-  const auto line_end = text.find("\r\n");
-  const std::string_view line = text.substr(0, line_end);
-  const auto sp1 = line.find(' ');
-  const auto sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) {
-    return "malformed request line";
-  }
-  head.method = std::string(line.substr(0, sp1));
-  const std::string_view version = line.substr(sp2 + 1);
-  if (version == "HTTP/1.1") {
-    head.http10 = false;
-  } else if (version == "HTTP/1.0") {
-    head.http10 = true;
-  } else {
-    return "unsupported HTTP version";
-  }
-  if (head.method.empty() || !std::all_of(head.method.begin(), head.method.end(),
-                                          [](char c) { return c >= 'A' && c <= 'Z'; })) {
-    return "malformed method";
-  }
-  if (!decode_path(line.substr(sp1 + 1, sp2 - sp1 - 1), head.path)) {
-    return "malformed request target";
-  }
-  head.keep_alive = !head.http10;
-  bool has_te = false;
-  std::string_view rest = line_end == std::string_view::npos ? "" : text.substr(line_end + 2);
-  while (!rest.empty()) {
-    const auto end = rest.find("\r\n");
-    const std::string_view field = rest.substr(0, end);
-    rest = end == std::string_view::npos ? "" : rest.substr(end + 2);
-    const auto colon = field.find(':');
-    if (colon == 0 || colon == std::string_view::npos || field.front() == ' ' ||
-        field.front() == '\t' ||
-        field.substr(0, colon).find_first_of(" \t") != std::string_view::npos) {
-      return "malformed header line";
-    }
-    const std::string_view name = field.substr(0, colon);
-    const std::string_view value = trim(field.substr(colon + 1));
-    if (iequals(name, "Content-Length")) {
-      std::uint64_t n = 0;
-      const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (value.empty() || ec != std::errc() || ptr != value.data() + value.size() ||
-          (head.has_length && n != head.content_length)) {
-        return "invalid Content-Length";
-      }
-      head.has_length = true;
-      head.content_length = n;
-    } else if (iequals(name, "Transfer-Encoding")) {
-      if (!iequals(value, "chunked") || has_te) {
-        return "unsupported Transfer-Encoding";
-      }
-      has_te = true;
-      head.chunked = true;
-    } else if (iequals(name, "Content-Type")) {
-      head.content_type = std::string(value);
-    } else if (iequals(name, "Connection")) {
-      if (lists(value, "close")) {
-        head.keep_alive = false;
-      } else if (lists(value, "keep-alive")) {
-        head.keep_alive = true;
-      }
-    } else if (iequals(name, "Expect")) {
-      head.expect_continue = iequals(value, "100-continue");
-    }
-  }
-  if (head.chunked && head.has_length) {
-    return "both Content-Length and Transfer-Encoding";  // a smuggling vector: refused
-  }
-  return {};
-}
-
 struct Frontend::TlsContext {
   SSL_CTX* ctx = nullptr;
   ~TlsContext() { SSL_CTX_free(ctx); }
@@ -237,10 +100,7 @@ struct Connection {
   Clock::time_point idle_until = Clock::time_point::max();  // kAnswered: keep-alive ends
   // The request being read.
   RequestHead head;
-  std::string body;
-  std::uint64_t seen = 0;        // body bytes received (kept or not)
-  std::uint64_t chunk_left = 0;  // chunked: bytes left in the current chunk
-  enum class Chunk { kSize, kData, kDataEnd, kTrailer } chunk = Chunk::kSize;
+  BodyReader reader;
 
   ~Connection() {
     if (ssl != nullptr) {
@@ -419,7 +279,16 @@ void Frontend::Loop::run() {
         std::uint64_t value = 0;
         [[maybe_unused]] const auto r = ::read(wake, &value, sizeof(value));
       } else {
-        drive(*static_cast<Connection*>(ptr));
+        auto* c = static_cast<Connection*>(ptr);
+        const int fd = c->fd;
+        try {
+          drive(*c);
+        } catch (const std::exception& error) {  // out of memory: drop this connection only
+          log_event(spdlog::level::err, "connection failed", {{"error", error.what()}});
+          if (auto it = connections.find(fd); it != connections.end() && it->second.get() == c) {
+            close(*c);
+          }
+        }
       }
     }
     if (Clock::now() >= next_tick) {
@@ -619,18 +488,13 @@ bool Frontend::Loop::consume(Connection& c) {
       answer_error(c, 400, problem);
       return false;
     }
-    c.body.clear();
-    c.seen = 0;
-    c.chunk = Connection::Chunk::kSize;
     const std::uint64_t max = owner.options_.max_body_bytes;
     const std::uint64_t drain = max > UINT64_MAX / 4 ? UINT64_MAX : max * 4;
     if (c.head.has_length && c.head.content_length > drain) {
       answer_oversized(c);
       return false;
     }
-    if (c.head.has_length && c.head.content_length <= max) {
-      c.body.reserve(static_cast<std::size_t>(c.head.content_length));
-    }
+    c.reader.start(c.head, max == UINT64_MAX ? max : max + 1, drain);
     if (c.head.expect_continue && !c.head.http10 && (c.head.chunked || c.head.content_length > 0)) {
       c.out += "HTTP/1.1 100 Continue\r\n\r\n";
     }
@@ -646,90 +510,19 @@ bool Frontend::Loop::consume(Connection& c) {
 // Moves body bytes from `in` (keeping at most max + 1, so serve_review sees an over-long body
 // as such); true when the body is complete.
 bool Frontend::Loop::consume_body(Connection& c) {
-  const std::uint64_t max = owner.options_.max_body_bytes;
-  const std::uint64_t drain = max > UINT64_MAX / 4 ? UINT64_MAX : max * 4;
-  auto take = [&](std::size_t n) {
-    const std::uint64_t room = max + 1 > c.body.size() ? max + 1 - c.body.size() : 0;
-    c.body.append(c.in, 0, static_cast<std::size_t>(std::min<std::uint64_t>(n, room)));
-    c.in.erase(0, n);
-    c.seen += n;
-  };
-  if (!c.head.chunked) {
-    const std::uint64_t want = c.head.has_length ? c.head.content_length : 0;
-    take(static_cast<std::size_t>(std::min<std::uint64_t>(want - c.seen, c.in.size())));
-    return c.seen == want;
+  switch (c.reader.feed(c.in)) {
+    case BodyReader::Status::kMore:
+      return false;
+    case BodyReader::Status::kDone:
+      return true;
+    case BodyReader::Status::kMalformed:
+      answer_error(c, 400, "malformed chunked body");
+      return false;
+    case BodyReader::Status::kTooLong:
+      answer_oversized(c);
+      return false;
   }
-  for (;;) {
-    switch (c.chunk) {
-      case Connection::Chunk::kSize: {
-        const auto eol = c.in.find("\r\n");
-        if (eol == std::string::npos) {
-          if (c.in.size() > kMaxChunkLine) {
-            answer_error(c, 400, "malformed chunked body");
-            return false;
-          }
-          return false;
-        }
-        std::string_view line = std::string_view(c.in).substr(0, eol);
-        line = line.substr(0, line.find(';'));
-        line = trim(line);
-        std::uint64_t size = 0;
-        const auto [ptr, ec] = std::from_chars(line.data(), line.data() + line.size(), size, 16);
-        if (line.empty() || line.size() > 15 || ec != std::errc() ||
-            ptr != line.data() + line.size()) {
-          answer_error(c, 400, "malformed chunked body");
-          return false;
-        }
-        c.in.erase(0, eol + 2);
-        if (size == 0) {
-          c.chunk = Connection::Chunk::kTrailer;
-          continue;
-        }
-        if (c.seen + size > drain) {
-          answer_oversized(c);
-          return false;
-        }
-        c.chunk_left = size;
-        c.chunk = Connection::Chunk::kData;
-        continue;
-      }
-      case Connection::Chunk::kData: {
-        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(c.chunk_left, c.in.size()));
-        take(n);
-        c.chunk_left -= n;
-        if (c.chunk_left > 0) {
-          return false;
-        }
-        c.chunk = Connection::Chunk::kDataEnd;
-        continue;
-      }
-      case Connection::Chunk::kDataEnd:
-        if (c.in.size() < 2) {
-          return false;
-        }
-        if (c.in.compare(0, 2, "\r\n") != 0) {
-          answer_error(c, 400, "malformed chunked body");
-          return false;
-        }
-        c.in.erase(0, 2);
-        c.chunk = Connection::Chunk::kSize;
-        continue;
-      case Connection::Chunk::kTrailer: {
-        const auto eol = c.in.find("\r\n");
-        if (eol == std::string::npos) {
-          if (c.in.size() > kMaxHeadBytes) {
-            answer_error(c, 400, "malformed chunked body");
-          }
-          return false;
-        }
-        c.in.erase(0, eol + 2);
-        if (eol == 0) {
-          return true;  // the blank line after the trailers
-        }
-        continue;
-      }
-    }
-  }
+  return false;
 }
 
 void Frontend::Loop::answer_error(Connection& c, int status, const std::string& message) {
@@ -774,7 +567,7 @@ void Frontend::Loop::answer(Connection& c) {
     if (!head.content_type.empty()) {
       req.headers.emplace("Content-Type", head.content_type);
     }
-    const std::string& body = c.body;
+    const std::string& body = c.reader.body();
     httplib::ContentReader reader(
         [&body](httplib::ContentReceiver receive) {
           return body.empty() || receive(body.data(), body.size());
@@ -799,7 +592,7 @@ void Frontend::Loop::answer(Connection& c) {
     }
   }
   c.close_after_write = !head.keep_alive || owner.stopping_.load();
-  std::string().swap(c.body);
+  std::string().swap(c.reader.body());
   queue(c, res, head.method != "HEAD");
   request_done(c);
 }

@@ -10,6 +10,7 @@
 
 #include "core/admission.h"
 #include "server/address.h"
+#include "server/http.h"
 #include "server/state.h"
 
 namespace sigv4::server {
@@ -64,22 +65,5 @@ class Frontend {
   std::atomic<std::size_t> connections_{0};
   std::vector<std::unique_ptr<Loop>> loops_;
 };
-
-// One parsed request head (HTTP/1.x), as the front end reads it.
-struct RequestHead {
-  std::string method;
-  std::string path;  // percent-decoded, without the query
-  bool http10 = false;
-  bool keep_alive = true;
-  bool expect_continue = false;
-  bool chunked = false;
-  bool has_length = false;
-  std::uint64_t content_length = 0;
-  std::string content_type;
-};
-
-// Parses the head of a request (request line and header lines, without the blank line).
-// Returns an empty string, or why it is malformed (answered 400).
-std::string parse_request_head(std::string_view text, RequestHead& head);
 
 }  // namespace sigv4::server
