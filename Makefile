@@ -64,7 +64,7 @@ FUZZ_FLAGS ?= -max_len=4096
 # (in its own FUZZ_DIR) trades ASan for ~3x the speed on long campaigns.
 FUZZ_RUNS ?=
 FUZZ_SANITIZERS ?= address,undefined
-FUZZ_TARGETS ?= review manifests config overrides json
+FUZZ_TARGETS ?= review manifests config overrides json http
 
 fuzz: deps
 	@scripts/deps.sh clang-14 libclang-rt-14-dev
