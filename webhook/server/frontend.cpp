@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <httplib.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -15,6 +16,7 @@
 #include <cctype>
 #include <charconv>
 #include <exception>
+#include <memory>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -176,42 +178,36 @@ bool Frontend::setup_tls() {
 
 ListenAddress Frontend::bind(const ListenAddress& address) {
   auto try_bind = [this](const std::string& host, int port) -> int {
-    sockaddr_storage storage{};
-    socklen_t length = 0;
-    int family = AF_INET6;
-    if (auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
-        inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-      v6->sin6_family = AF_INET6;
-      v6->sin6_port = htons(static_cast<std::uint16_t>(port));
-      length = sizeof(sockaddr_in6);
-    } else if (auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
-               inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-      v4->sin_family = AF_INET;
-      v4->sin_port = htons(static_cast<std::uint16_t>(port));
-      length = sizeof(sockaddr_in);
-      family = AF_INET;
-    } else {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    const std::string service = std::to_string(port);
+    if (getaddrinfo(host.c_str(), service.c_str(), &hints, &found) != 0 || found == nullptr) {
       return -1;
     }
-    const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owned(found, &freeaddrinfo);
+    const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       return -1;
     }
     const int yes = 1;
     const int no = 0;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    if (family == AF_INET6) {
+    if (found->ai_family == AF_INET6) {
       setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof(no));  // IPv4 arrives mapped
     }
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0 ||
-        ::listen(fd, SOMAXCONN) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
+    sockaddr_storage bound{};
+    socklen_t length = sizeof(bound);
+    if (::bind(fd, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd, SOMAXCONN) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0) {
       ::close(fd);
       return -1;
     }
     listener_.store(fd);
-    return ntohs(family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port
-                                    : reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
+    return ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                             : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   };
   if (!address.host.empty()) {
     return {address.host, try_bind(address.host, address.port)};
@@ -228,13 +224,19 @@ void Frontend::run() {
       options_.threads != 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < count; ++i) {
     auto loop = std::make_unique<Loop>(*this);
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-    ev.data.ptr = nullptr;  // the listener
-    epoll_ctl(loop->epoll, EPOLL_CTL_ADD, listener_.load(), &ev);
-    ev.events = EPOLLIN;
-    ev.data.ptr = &loop->wake;
-    epoll_ctl(loop->epoll, EPOLL_CTL_ADD, loop->wake, &ev);
+    epoll_event listen_ev{};
+    listen_ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    listen_ev.data.ptr = nullptr;  // the listener
+    epoll_event wake_ev{};
+    wake_ev.events = EPOLLIN;
+    wake_ev.data.ptr = &loop->wake;
+    if (loop->epoll < 0 || loop->wake < 0 ||
+        epoll_ctl(loop->epoll, EPOLL_CTL_ADD, listener_.load(), &listen_ev) != 0 ||
+        epoll_ctl(loop->epoll, EPOLL_CTL_ADD, loop->wake, &wake_ev) != 0) {
+      log_event(spdlog::level::err, "cannot start the webhook's event loops");
+      loops_.clear();
+      return;  // serve() sees the listener stop and exits 1
+    }
     loops_.push_back(std::move(loop));
   }
   running_.store(true);
