@@ -65,6 +65,11 @@ bool is_review_path(const std::string& path) {
   return path == "/mutate" || path == "/mutate/annotated";
 }
 
+// The route of a review path.
+Route route_of(const std::string& path) {
+  return path == "/mutate" ? Route::kMutate : Route::kMutateAnnotated;
+}
+
 // The one method each known path takes, or null for an unknown path.
 const char* allowed_method(const std::string& path) {
   if (is_review_path(path)) {
@@ -543,8 +548,7 @@ void Frontend::Loop::answer_oversized(Connection& c) {
     answer(c);
     return;
   }
-  owner.state_.metrics.count_request(
-      c.head.path == "/mutate" ? Route::kMutate : Route::kMutateAnnotated, Result::kTooLarge);
+  owner.state_.metrics.count_request(route_of(c.head.path), Result::kTooLarge);
   log_event(spdlog::level::warn, "request body too large", {{"path", c.head.path}});
   answer_error(
       c, 413,
@@ -560,8 +564,7 @@ void Frontend::Loop::answer(Connection& c) {
   if (allow == nullptr) {
     reply_error(res, 404, "not found");
   } else if (is_review_path(head.path) && head.method == "POST") {
-    const Route route = head.path == "/mutate" ? Route::kMutate : Route::kMutateAnnotated;
-    ReviewRoute review{&owner.state_, route, owner.options_.json_limits,
+    ReviewRoute review{&owner.state_, route_of(head.path), owner.options_.json_limits,
                        owner.options_.max_body_bytes, &review_text};
     httplib::Request req;
     req.method = head.method;
@@ -588,9 +591,7 @@ void Frontend::Loop::answer(Connection& c) {
     res.set_header("Allow", allow);
     reply_error(res, 405, "method not allowed; use " + std::string(allow));
     if (is_review_path(head.path)) {
-      owner.state_.metrics.count_request(
-          head.path == "/mutate" ? Route::kMutate : Route::kMutateAnnotated,
-          Result::kMethodNotAllowed);
+      owner.state_.metrics.count_request(route_of(head.path), Result::kMethodNotAllowed);
     }
   }
   c.close_after_write = !head.keep_alive || owner.stopping_.load();
