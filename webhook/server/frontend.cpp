@@ -31,7 +31,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kReadChunk = 16 * 1024;  // plaintext per SSL_read
-constexpr std::size_t kAcceptsPerWake = 1;     // then the other loops take their turn
 constexpr int kTickMs = 250;                   // deadline checks
 
 const char* reason_phrase(int status) {
@@ -90,7 +89,8 @@ struct Frontend::TlsContext {
 
 namespace {
 
-enum class Phase { kHandshake, kIdle, kHead, kBody, kAnswered };
+// kWaiting: between requests (before the first one too); kHead, kBody: a request arriving.
+enum class Phase { kHandshake, kWaiting, kHead, kBody };
 
 struct Connection {
   int fd = -1;
@@ -102,9 +102,12 @@ struct Connection {
   std::string out;           // plaintext to send
   std::size_t out_sent = 0;
   bool close_after_write = false;
-  bool eof = false;            // the peer closed its side
-  Clock::time_point deadline;  // of the handshake, the request, or the answer being taken
-  Clock::time_point idle_until = Clock::time_point::max();  // kAnswered: keep-alive ends
+  bool eof = false;  // the peer closed its side
+  // The handshake and first request are due by `deadline`; after an answer, a connection with
+  // nothing pending is idle until `idle_until` (keep-alive), and the next request (or taking the
+  // answer) is due by `deadline`.
+  Clock::time_point deadline;
+  Clock::time_point idle_until = Clock::time_point::max();
   // The request being read.
   RequestHead head;
   BodyReader reader;
@@ -142,7 +145,7 @@ struct Frontend::Loop {
   }
 
   void run();
-  void accept_some();
+  void accept_one();
   void drive(Connection& c);
   bool read_tls(Connection& c);
   bool write_tls(Connection& c);
@@ -281,7 +284,7 @@ void Frontend::Loop::run() {
     for (int i = 0; i < n; ++i) {
       void* ptr = events[i].data.ptr;
       if (ptr == nullptr) {
-        accept_some();
+        accept_one();
       } else if (ptr == &wake) {
         std::uint64_t value = 0;
         [[maybe_unused]] const auto r = ::read(wake, &value, sizeof(value));
@@ -305,37 +308,36 @@ void Frontend::Loop::run() {
   }
 }
 
-void Frontend::Loop::accept_some() {
-  for (std::size_t i = 0; i < kAcceptsPerWake; ++i) {
-    const int listener = owner.listener_.load();
-    if (listener < 0) {
-      return;
-    }
-    const int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      return;  // EAGAIN: another loop took it, or none left; errors: try at the next wake
-    }
-    if (owner.connections_.load() >= owner.options_.max_connections) {
-      ::close(fd);
-      continue;
-    }
-    const int yes = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
-    auto c = std::make_unique<Connection>();
-    c->fd = fd;
-    c->ssl = SSL_new(owner.tls_->ctx);
-    if (c->ssl == nullptr || SSL_set_fd(c->ssl, fd) != 1) {
-      ERR_clear_error();
-      continue;  // the Connection closes fd
-    }
-    SSL_set_accept_state(c->ssl);
-    c->deadline = Clock::now() + owner.options_.request_timeout;
-    Connection& ref = *c;
-    connections.emplace(fd, std::move(c));
-    owner.connections_.fetch_add(1);
-    set_events(ref);
-    drive(ref);
+// One connection per wake, so that the loops take turns at accepting.
+void Frontend::Loop::accept_one() {
+  const int listener = owner.listener_.load();
+  if (listener < 0) {
+    return;
   }
+  const int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd < 0) {
+    return;  // EAGAIN: another loop took it; errors: try at the next wake
+  }
+  if (owner.connections_.load() >= owner.options_.max_connections) {
+    ::close(fd);
+    return;
+  }
+  const int yes = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+  auto c = std::make_unique<Connection>();
+  c->fd = fd;
+  c->ssl = SSL_new(owner.tls_->ctx);
+  if (c->ssl == nullptr || SSL_set_fd(c->ssl, fd) != 1) {
+    ERR_clear_error();
+    return;  // the Connection closes fd
+  }
+  SSL_set_accept_state(c->ssl);
+  c->deadline = Clock::now() + owner.options_.request_timeout;
+  Connection& ref = *c;
+  connections.emplace(fd, std::move(c));
+  owner.connections_.fetch_add(1);
+  set_events(ref);
+  drive(ref);
 }
 
 void Frontend::Loop::set_events(Connection& c) {
@@ -375,7 +377,7 @@ void Frontend::Loop::drive(Connection& c) {
       }
       return;
     }
-    c.phase = Phase::kIdle;  // the first request is due by the handshake's deadline
+    c.phase = Phase::kWaiting;  // the first request is due by the handshake's deadline
   }
   for (;;) {
     if (!write_tls(c)) {
@@ -467,7 +469,7 @@ bool Frontend::Loop::write_tls(Connection& c) {
 // Parses and answers what `in` holds. Returns true when more bytes are needed, false when an
 // answer was queued (the caller writes it, then calls again).
 bool Frontend::Loop::consume(Connection& c) {
-  if (c.phase == Phase::kIdle || c.phase == Phase::kAnswered) {
+  if (c.phase == Phase::kWaiting) {
     if (c.in.empty()) {
       return true;
     }
@@ -476,18 +478,13 @@ bool Frontend::Loop::consume(Connection& c) {
   }
   if (c.phase == Phase::kHead) {
     const auto end = c.in.find("\r\n\r\n");
-    if (end == std::string::npos) {
-      if (c.in.size() > kMaxHeadBytes) {
-        answer_error(c, 431,
-                     "request headers larger than " + std::to_string(kMaxHeadBytes) + " bytes");
-        return false;
-      }
-      return true;
-    }
-    if (end > kMaxHeadBytes) {
+    if ((end == std::string::npos ? c.in.size() : end) > kMaxHeadBytes) {
       answer_error(c, 431,
                    "request headers larger than " + std::to_string(kMaxHeadBytes) + " bytes");
       return false;
+    }
+    if (end == std::string::npos) {
+      return true;
     }
     const std::string problem = parse_request_head(std::string_view(c.in).substr(0, end), c.head);
     c.in.erase(0, end + 4);
@@ -537,7 +534,7 @@ void Frontend::Loop::answer_error(Connection& c, int status, const std::string& 
   reply_error(res, status, message);
   c.close_after_write = true;
   queue(c, res, true);
-  c.phase = Phase::kAnswered;
+  c.phase = Phase::kWaiting;
 }
 
 // A body past what is drained (4 x the limit): a review is refused 413, any other request gets
@@ -627,7 +624,7 @@ void Frontend::Loop::queue(Connection& c, const httplib::Response& res, bool wit
 
 void Frontend::Loop::request_done(Connection& c) {
   const auto now = Clock::now();
-  c.phase = Phase::kAnswered;
+  c.phase = Phase::kWaiting;
   c.idle_until = now + owner.options_.keep_alive;
   c.deadline = now + owner.options_.keep_alive + owner.options_.request_timeout;
 }
@@ -637,7 +634,7 @@ void Frontend::Loop::check_deadlines() {
   std::vector<Connection*> expired;
   std::uint64_t cut = 0;
   for (auto& [fd, c] : connections) {
-    const bool idle = c->phase == Phase::kAnswered && c->in.empty() && c->out.empty();
+    const bool idle = c->phase == Phase::kWaiting && c->in.empty() && c->out.empty();
     if (idle && now >= c->idle_until) {
       expired.push_back(c.get());  // keep-alive ended: not a timeout
     } else if (now >= c->deadline) {
@@ -665,8 +662,7 @@ void Frontend::Loop::close_idle() {
   std::vector<Connection*> idle;
   for (auto& [fd, c] : connections) {
     const bool waiting = c->phase == Phase::kHandshake ||
-                         ((c->phase == Phase::kIdle || c->phase == Phase::kAnswered) &&
-                          c->in.empty() && c->out.empty());
+                         (c->phase == Phase::kWaiting && c->in.empty() && c->out.empty());
     if (waiting) {
       idle.push_back(c.get());
     }

@@ -22,8 +22,8 @@ struct FrontendOptions {
   std::size_t max_connections = 1024;
   std::chrono::seconds keep_alive{5};
   // The TLS handshake and a whole request (head and body) must arrive within this; a later
-  // request on the same connection within keep-alive + this of the previous answer; an answer
-  // must be taken by the client within this.
+  // request on the same connection (and the client's taking of the previous answer) within
+  // keep-alive + this of that answer.
   std::chrono::seconds request_timeout{10};
   unsigned threads = 0;  // event loops; 0: one per core
 };
