@@ -94,13 +94,13 @@ TEST_CASE("a non-JSON content type answers 415", "[server]") {
   CHECK(contains(metrics, "result=\"unsupported-media-type\"} 1\n"));
 }
 
-TEST_CASE("read_body keeps bodies up to the limit and drains longer ones", "[server]") {
+TEST_CASE("read_body keeps bodies up to the limit and refuses longer ones", "[server]") {
   std::string body;
   CHECK(read_body(reader_of("0123456789"), 10, body) == BodyRead::kComplete);
   CHECK(body == "0123456789");
   body.clear();
   CHECK(read_body(reader_of("0123456789A"), 10, body) == BodyRead::kTooLarge);
   CHECK(body.empty());
-  // Past four times the limit the reader is told to stop: still too large, not broken.
+  // The reader is told to stop at the limit: too large, not broken.
   CHECK(read_body(reader_of(std::string(100, 'x')), 10, body) == BodyRead::kTooLarge);
 }

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -115,19 +114,17 @@ bool accept_body(const ReviewRoute& route, const httplib::Request& req, httplib:
 }  // namespace
 
 BodyRead read_body(const httplib::ContentReader& reader, std::size_t max_bytes, std::string& body) {
-  constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
-  const std::size_t drain_limit = max_bytes > kMax / 4 ? kMax : max_bytes * 4;
-  std::size_t seen = 0;
+  bool too_large = false;
   const bool complete = reader([&](const char* data, std::size_t size) {
-    seen = size > kMax - seen ? kMax : seen + size;
-    if (seen <= max_bytes) {
-      body.append(data, size);
-      return true;
+    if (size > max_bytes || body.size() > max_bytes - size) {
+      too_large = true;
+      std::string().swap(body);  // over the limit: keep nothing, read no more
+      return false;
     }
-    std::string().swap(body);  // over the limit: keep nothing, just drain
-    return seen <= drain_limit;
+    body.append(data, size);
+    return true;
   });
-  if (seen > max_bytes) {
+  if (too_large) {
     return BodyRead::kTooLarge;
   }
   return complete ? BodyRead::kComplete : BodyRead::kBroken;

@@ -3,7 +3,6 @@
 #include <httplib.h>
 
 #include <cstddef>
-#include <functional>
 #include <string>
 
 #include "core/admission.h"

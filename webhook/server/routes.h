@@ -2,11 +2,8 @@
 
 #include <httplib.h>
 
-#include <cstddef>
-#include <functional>
 #include <string_view>
 
-#include "core/admission.h"
 #include "server/state.h"
 
 namespace sigv4::server {
