@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(!mutation.denial.has_value(), "no denial without annotations");
     if (!mutation.patch.empty()) {
       try {
-        (void)kPod.patch(mutation.patch);
+        (void)kPod.patch(sigv4::patch_operations(mutation));
       } catch (const Json::exception&) {
         check(false, "the patch applies");
       }

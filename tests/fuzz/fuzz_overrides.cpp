@@ -78,7 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto mutation = sigv4::mutate_pod(request, kBase, route);
     if (!mutation.patch.empty()) {
       try {
-        (void)pod.patch(mutation.patch);
+        (void)pod.patch(sigv4::patch_operations(mutation));
       } catch (const Json::exception& e) {
         std::fprintf(stderr, "%s\n", e.what());
         check(false, "the patch applies");

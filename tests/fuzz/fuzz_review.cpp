@@ -13,6 +13,7 @@
 #include "core/admission.h"
 #include "core/config.h"
 #include "core/errors.h"
+#include "core/json_text.h"
 #include "core/mutator.h"
 #include "fuzz_util.h"
 
@@ -37,6 +38,7 @@ void check_patch(const Json& request, const Json& response, sigv4::Route route) 
   check(decoded.has_value(), "patch is not base64");
   Json ops = Json::parse(*decoded, nullptr, false);
   check(ops.is_array() && !ops.empty(), "patch is not a non-empty JSON array");
+  check(sigv4::to_json_text(ops) == *decoded, "the patch is compact JSON text");
   check(request.contains("object") && request["object"].is_object(), "patch without an object");
   Json patched;
   try {

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "core/json_text.h"
 #include "core/patch.h"
 #include "test_util.h"
 
@@ -11,7 +12,9 @@ namespace {
 Json inject(const Json& pod, SidecarMode mode = SidecarMode::kLegacy) {
   Config c = default_config();
   c.sidecar_mode = mode;
-  Json ops = injection_patch(pod, c, "9.9.9");
+  const std::string text = injection_patch(pod, c, "9.9.9");
+  Json ops = Json::parse(text);
+  CHECK(to_json_text(ops) == text);  // compact, as the webhook sends it
   for (const auto& op : ops) {
     REQUIRE(op["op"] == "add");  // minimal: only adds, never replace/remove
   }

@@ -175,7 +175,7 @@ int run_patch(const std::vector<std::string>& raw) {
     for (const auto& warning : m.warnings) {
       std::cerr << "warning: " << warning << "\n";
     }
-    std::cout << m.patch.dump(2) << "\n";
+    std::cout << patch_operations(m).dump(2) << "\n";
     return kExitOk;
   });
 }

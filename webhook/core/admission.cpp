@@ -99,20 +99,17 @@ AdmissionRequest parse_admission_review(const Json& review) {
 
 std::string admission_response(const AdmissionRequest& request, const AdmissionAnswer& answer) {
   // Written as text in the order nlohmann would print the object (no tree to build and walk
-  // again): the patch serialised once and base64-encoded straight into the answer.
+  // again), the patch text base64-encoded straight into the answer.
   std::string out;
-  out.reserve(512);
+  out.reserve(512 + answer.patch.size() / 3 * 4);
   out += R"({"apiVersion":)";
   append_json_string(out, request.api_version);
   out += R"(,"kind":"AdmissionReview","response":{"uid":)";
   append_json_string(out, request.uid);
   out += answer.allowed ? R"(,"allowed":true)" : R"(,"allowed":false)";
-  if (answer.patch.is_array() && !answer.patch.empty()) {
-    std::string text;
-    text.reserve(4096);
-    append_json_text(text, answer.patch);
+  if (!answer.patch.empty()) {
     out += R"(,"patchType":"JSONPatch","patch":")";
-    append_base64(out, text);
+    append_base64(out, answer.patch);
     out += '"';
   }
   if (!answer.allowed) {

@@ -60,7 +60,7 @@ AdmissionRequest parse_admission_review(const Json& review);
 // What the webhook answers.
 struct AdmissionAnswer {
   bool allowed = true;
-  Json patch;  // array of operations; empty or null for no patch
+  std::string patch;  // JSON array of operations as text; empty for no patch
   std::vector<std::string> warnings;
   int code = 0;  // status code for denials (400)
   std::string message;

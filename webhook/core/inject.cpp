@@ -45,7 +45,7 @@ void inject_document(Json& doc, const Config& config, const std::string& where,
     throw InputError(report.where + ": " + field_path, *report.mutation.denial);
   }
   if (!report.mutation.patch.empty()) {
-    pod = pod.patch(report.mutation.patch);
+    pod = pod.patch(patch_operations(report.mutation));
   }
   reports.push_back(std::move(report));
 }

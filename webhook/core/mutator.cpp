@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "errors.h"
+#include "json_text.h"
 #include "json_tree.h"
 #include "overrides.h"
 #include "patch.h"
@@ -96,7 +97,10 @@ Mutation mutate_pod(const PodRequest& request, const Config& config, Route route
       }
     }
     if (m.decision.reasons.size() == 1 && m.decision.has(Reason::kAlreadyInjected)) {
-      m.patch = credential_sync_patch(*request.pod);
+      const Json ops = credential_sync_patch(*request.pod);
+      if (!ops.empty()) {
+        m.patch = to_json_text(ops);
+      }
     }
     return m;
   }
@@ -115,14 +119,17 @@ Mutation mutate_pod(const PodRequest& request, const Config& config, Route route
   return m;
 }
 
+Json patch_operations(const Mutation& mutation) {
+  return mutation.patch.empty() ? Json::array() : Json::parse(mutation.patch);
+}
+
 ReviewResult review(const Json& admission_review, const Config& config, Route route) {
   ReviewResult result;
   result.request = parse_admission_review(admission_review);
   const AdmissionRequest& req = result.request;
   PodRequest pod_request{req.kind, req.operation, req.namespace_name, req.object, {}};
   result.mutation = mutate_pod(pod_request, config, route);
-  // The patch and warnings are lent to the answer and taken back: a copy of the patch tree cost
-  // more than building it.
+  // The patch and warnings are lent to the answer and taken back rather than copied.
   AdmissionAnswer answer;
   answer.allowed = !result.mutation.denial.has_value();
   answer.patch = std::move(result.mutation.patch);

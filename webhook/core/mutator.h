@@ -15,11 +15,12 @@ namespace sigv4 {
 // The injector's version, stamped into the `sigv4-injector.io/version` annotation.
 std::string_view injector_version();
 
-// What the injector does to one pod: the decision, the patch (an array of `add` operations,
-// empty when nothing changes), warnings for kubectl, and a denial message for invalid overrides.
+// What the injector does to one pod: the decision, the patch (a JSON array of `add` operations
+// as compact text, what the webhook sends; empty when nothing changes), warnings for kubectl, and
+// a denial message for invalid overrides.
 struct Mutation {
   Decision decision;
-  Json patch = Json::array();
+  std::string patch;
   std::vector<std::string> warnings;
   std::optional<std::string> denial;
 };
@@ -27,6 +28,9 @@ struct Mutation {
 // Decides and builds the patch for one pod; the shared path of the webhook and the CLI.
 // Never throws for odd pod shapes; invalid overrides come back as `denial`.
 Mutation mutate_pod(const PodRequest& request, const Config& config, Route route);
+
+// The patch's operations as a tree (an empty array when there is none), for the CLI and tests.
+Json patch_operations(const Mutation& mutation);
 
 // One reviewed AdmissionReview: what the server logs and counts, and the response to send.
 struct ReviewResult {

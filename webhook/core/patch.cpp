@@ -1,7 +1,11 @@
 #include "patch.h"
 
 #include <algorithm>
+#include <initializer_list>
+#include <utility>
+#include <vector>
 
+#include "json_text.h"
 #include "pod.h"
 #include "spec.h"
 
@@ -12,8 +16,100 @@ constexpr const char* kStatusKey = "sigv4-injector.io/status";
 constexpr const char* kVersionKey = "sigv4-injector.io/version";
 constexpr const char* kDefaultContainerKey = "kubectl.kubernetes.io/default-container";
 
-// Built member by member: an initializer list first builds each pair as a two-element array
-// and then checks its shape, which cost more than the operation itself.
+// Starts one `add` operation of the patch text `out` (which begins with its `[`); the caller
+// appends the value's JSON text, then `}`.
+void open_add(std::string& out, std::string_view path) {
+  if (out.size() > 1) {
+    out += ',';
+  }
+  out += R"({"op":"add","path":)";
+  append_json_string(out, path);
+  out += R"(,"value":)";
+}
+
+void add_text(std::string& out, std::string_view path, std::string_view value) {
+  open_add(out, path);
+  out += value;
+  out += '}';
+}
+
+// The annotations to add, as key and value: ours, and the default container when the user has
+// none.
+std::vector<std::pair<std::string_view, std::string_view>> new_annotations(
+    const Json& pod, std::string_view version) {
+  std::vector<std::pair<std::string_view, std::string_view>> out = {{kStatusKey, "injected"},
+                                                                    {kVersionKey, version}};
+  const Json& list = containers(pod);
+  if (annotation(pod, kDefaultContainerKey).empty() && list.is_array() && !list.empty()) {
+    std::string_view first = string_field(list.front(), "name");
+    if (!first.empty()) {
+      out.emplace_back(kDefaultContainerKey, first);
+    }
+  }
+  return out;
+}
+
+void add_annotations(const Json& pod, std::string_view version, std::string& out) {
+  const auto wanted = new_annotations(pod, version);
+  auto append_map = [&] {
+    out += '{';
+    for (std::size_t i = 0; i < wanted.size(); ++i) {
+      if (i != 0) {
+        out += ',';
+      }
+      append_json_string(out, wanted[i].first);
+      out += ':';
+      append_json_string(out, wanted[i].second);
+    }
+    out += '}';
+  };
+  const Json& metadata = field(pod, "metadata");
+  if (!metadata.is_object()) {
+    open_add(out, "/metadata");
+    out += R"({"annotations":)";
+    append_map();
+    out += "}}";
+    return;
+  }
+  if (!field(metadata, "annotations").is_object()) {
+    open_add(out, "/metadata/annotations");
+    append_map();
+    out += '}';
+    return;
+  }
+  for (const auto& [key, value] : wanted) {
+    open_add(out, "/metadata/annotations/" + escape_json_pointer(key));
+    append_json_string(out, value);
+    out += '}';
+  }
+}
+
+// Adds the containers `items` (JSON text) to spec.<list>, at the front or the end, creating the
+// array when missing.
+void add_to_list(const Json& spec, const char* list, std::initializer_list<std::string_view> items,
+                 bool at_front, std::string& out) {
+  const std::string base = std::string("/spec/") + list;
+  if (!field(spec, list).is_array()) {
+    open_add(out, base);
+    out += '[';
+    bool first = true;
+    for (std::string_view item : items) {
+      if (!first) {
+        out += ',';
+      }
+      first = false;
+      out += item;
+    }
+    out += "]}";
+    return;
+  }
+  std::size_t index = 0;
+  for (std::string_view item : items) {
+    add_text(out, at_front ? base + "/" + std::to_string(index++) : base + "/-", item);
+  }
+}
+
+// `add` for the credential sync, which builds a tree: it is rare (re-invocation) and small.
 Json add(std::string path, Json value) {
   Json op(Json::value_t::object);
   auto& members = op.get_ref<Json::object_t&>();
@@ -22,52 +118,6 @@ Json add(std::string path, Json value) {
   members.emplace_back("path", std::move(path));
   members.emplace_back("value", std::move(value));
   return op;
-}
-
-// The annotations to add: ours, and the default container when the user has none.
-Json new_annotations(const Json& pod, std::string_view version) {
-  Json out(Json::value_t::object);
-  auto& members = out.get_ref<Json::object_t&>();
-  members.reserve(3);
-  members.emplace_back(kStatusKey, "injected");
-  members.emplace_back(kVersionKey, version);
-  const Json& list = containers(pod);
-  if (annotation(pod, kDefaultContainerKey).empty() && list.is_array() && !list.empty()) {
-    std::string_view first = string_field(list.front(), "name");
-    if (!first.empty()) {
-      members.emplace_back(kDefaultContainerKey, first);
-    }
-  }
-  return out;
-}
-
-void add_annotations(const Json& pod, std::string_view version, Json& ops) {
-  Json wanted = new_annotations(pod, version);
-  const Json& metadata = field(pod, "metadata");
-  if (!metadata.is_object()) {
-    ops.push_back(add("/metadata", Json{{"annotations", std::move(wanted)}}));
-    return;
-  }
-  if (!field(metadata, "annotations").is_object()) {
-    ops.push_back(add("/metadata/annotations", std::move(wanted)));
-    return;
-  }
-  for (auto& [key, value] : wanted.get_ref<Json::object_t&>()) {
-    ops.push_back(add("/metadata/annotations/" + escape_json_pointer(key), std::move(value)));
-  }
-}
-
-// Adds `items` to spec.<list>, at the front or the end, creating the array when missing.
-void add_to_list(const Json& spec, const char* list, Json items, bool at_front, Json& ops) {
-  std::string base = std::string("/spec/") + list;
-  if (!field(spec, list).is_array()) {
-    ops.push_back(add(base, std::move(items)));
-    return;
-  }
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    ops.push_back(
-        add(at_front ? base + "/" + std::to_string(i) : base + "/-", std::move(items[i])));
-  }
 }
 
 // The index of the sidecar and the list holding it ("containers" or "initContainers").
@@ -134,27 +184,33 @@ std::string escape_json_pointer(std::string_view token) {
   return out;
 }
 
-Json injection_patch(const Json& pod, const Config& settings, std::string_view version) {
-  Json ops = Json::array();
-  add_annotations(pod, version, ops);
-  Json init = init_container(settings);
-  Json proxy = proxy_container(settings, pod);
+std::string injection_patch(const Json& pod, const Config& settings, std::string_view version) {
+  // Written as text: the containers are the cached text of their settings (spec.cpp), so a
+  // review neither copies nor serialises them.
+  std::string out;
+  out.reserve(4096);
+  out += '[';
+  add_annotations(pod, version, out);
+  const std::string& init = init_container_text(settings);
+  std::string proxy;
+  proxy.reserve(1024);
+  append_proxy_container(proxy, settings, pod);
   static const Json kEmptySpec = Json::object();
   const Json* spec = &field(pod, "spec");
   if (!spec->is_object()) {
-    ops.push_back(add("/spec", Json::object()));
+    add_text(out, "/spec", "{}");
     spec = &kEmptySpec;
   }
   if (settings.sidecar_mode == SidecarMode::kNative) {
     // Native: capture and proxy first, so user init containers are signed too.
-    add_to_list(*spec, "initContainers", Json::array({std::move(init), std::move(proxy)}), true,
-                ops);
+    add_to_list(*spec, "initContainers", {init, proxy}, true, out);
   } else {
     // Legacy: capture last among init containers (theirs run uncaptured), proxy after the app.
-    add_to_list(*spec, "initContainers", Json::array({std::move(init)}), false, ops);
-    add_to_list(*spec, "containers", Json::array({std::move(proxy)}), false, ops);
+    add_to_list(*spec, "initContainers", {init}, false, out);
+    add_to_list(*spec, "containers", {proxy}, false, out);
   }
-  return ops;
+  out += ']';
+  return out;
 }
 
 Json credential_sync_patch(const Json& pod) {

@@ -12,9 +12,10 @@ namespace sigv4 {
 std::string escape_json_pointer(std::string_view token);
 
 // The RFC 6902 patch (only `add` operations) injecting the two containers and the status
-// annotations into `pod`, creating missing arrays and maps first. Never removes or reorders
-// anything of the user's. `version` goes into the `sigv4-injector.io/version` annotation.
-Json injection_patch(const Json& pod, const Config& settings, std::string_view version);
+// annotations into `pod`, creating missing arrays and maps first, as compact JSON text (what
+// the webhook sends). Never removes or reorders anything of the user's. `version` goes into the
+// `sigv4-injector.io/version` annotation.
+std::string injection_patch(const Json& pod, const Config& settings, std::string_view version);
 
 // For an already-injected pod: `add` operations copying AWS credential env and token mounts
 // that appeared on the app container since injection (another webhook ran after us) into the

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string_view>
 
+#include "json_text.h"
 #include "pod.h"
 
 namespace sigv4 {
@@ -69,35 +70,54 @@ const Json* credential_container(const Json& pod) {
   return nullptr;
 }
 
+// The credential env entries and token mounts to give the sidecar, in the pod's order, as
+// pointers into the pod (copied only into the text or tree that carries them).
+struct Credentials {
+  std::vector<const Json*> env;
+  std::vector<const Json*> mounts;
+};
+
+Credentials find_credentials(const Json& pod) {
+  Credentials out;
+  const Json* source = credential_container(pod);
+  if (source == nullptr) {
+    return out;
+  }
+  std::vector<std::string_view> token_files;
+  for (const auto& e : field(*source, "env")) {
+    std::string_view name = string_field(e, "name");
+    if (!is_credential_env(name)) {
+      continue;
+    }
+    out.env.push_back(&e);
+    if (std::find(kTokenFileEnv.begin(), kTokenFileEnv.end(), name) != kTokenFileEnv.end()) {
+      token_files.push_back(string_field(e, "value"));
+    }
+  }
+  const Json& source_mounts = field(*source, "volumeMounts");
+  if (source_mounts.is_array()) {
+    for (const auto& m : source_mounts) {
+      std::string_view dir = string_field(m, "mountPath");
+      if (!dir.empty() && std::any_of(token_files.begin(), token_files.end(),
+                                      [dir](std::string_view f) { return path_within(f, dir); })) {
+        out.mounts.push_back(&m);
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Json credential_sources(const Json& pod) {
+  Credentials found = find_credentials(pod);
   Json env = Json::array();
+  for (const Json* e : found.env) {
+    env.push_back(*e);
+  }
   Json mounts = Json::array();
-  const Json* source = credential_container(pod);
-  if (source != nullptr) {
-    std::vector<std::string_view> token_files;
-    for (const auto& e : field(*source, "env")) {
-      std::string_view name = string_field(e, "name");
-      if (!is_credential_env(name)) {
-        continue;
-      }
-      env.push_back(e);
-      if (std::find(kTokenFileEnv.begin(), kTokenFileEnv.end(), name) != kTokenFileEnv.end()) {
-        token_files.push_back(string_field(e, "value"));
-      }
-    }
-    const Json& source_mounts = field(*source, "volumeMounts");
-    if (source_mounts.is_array()) {
-      for (const auto& m : source_mounts) {
-        std::string_view dir = string_field(m, "mountPath");
-        if (!dir.empty() &&
-            std::any_of(token_files.begin(), token_files.end(),
-                        [dir](std::string_view f) { return path_within(f, dir); })) {
-          mounts.push_back(m);
-        }
-      }
-    }
+  for (const Json* m : found.mounts) {
+    mounts.push_back(*m);
   }
   // Member by member: an initializer list would rebuild both arrays as pairs first.
   Json out(Json::value_t::object);
@@ -190,51 +210,99 @@ Json build_proxy_container(const Config& s) {
   return c;
 }
 
-// The two containers for one set of settings, which every pod reviewed with them shares: building
-// them (the iptables script, args, resources, securityContext) was a third of a review. Kept
-// per thread, for the last settings seen: the server reviews on many threads, each reusing its
-// own copy without locks; the key is the whole Config, compared field by field, so a reload, a
-// per-pod override or a field added later can never be served a stale container.
+// The sidecar's text in three pieces, so that a pod's credential env and token mounts go in
+// without building a tree: `head` ends inside the env array (after AWS_REGION), `middle` closes
+// it and runs to the end of securityContext, `tail` holds the native-mode fields and the closing
+// brace. volumeMounts, when there are any, goes between `middle` and `tail`.
+struct ProxyText {
+  std::string head;
+  std::string middle;
+  std::string tail;
+};
+
+ProxyText split_proxy_text(const Json& proxy) {
+  ProxyText out;
+  std::string* piece = &out.head;
+  *piece += '{';
+  bool first = true;
+  for (const auto& [key, value] : proxy.items()) {
+    if (!first) {
+      *piece += ',';
+    }
+    first = false;
+    append_json_string(*piece, key);
+    *piece += ':';
+    if (key == "env") {
+      std::string env = to_json_text(value);
+      env.pop_back();  // the array's `]`, written at the start of `middle`
+      *piece += env;
+      piece = &out.middle;
+      *piece += ']';
+    } else {
+      append_json_text(*piece, value);
+    }
+    if (key == "securityContext") {
+      piece = &out.tail;
+    }
+  }
+  *piece += '}';
+  return out;
+}
+
+// The two containers for one set of settings, which every pod reviewed with them shares, as
+// JSON text: building them (the iptables script, args, resources, securityContext) and then
+// copying and serialising them per review was most of a review. Kept per thread, for the last
+// settings seen: the server reviews on many threads, each reusing its own copy without locks;
+// the key is the whole Config, compared field by field, so a reload, a per-pod override or a
+// field added later can never be served a stale container.
 struct Templates {
   Config settings;
-  Json init;
-  Json proxy;
+  std::string init;
+  ProxyText proxy;
 };
 
 const Templates& templates(const Config& s) {
   thread_local std::optional<Templates> memo;
   if (!memo || !(memo->settings == s)) {
     memo.reset();  // a throw below leaves no half-built entry
-    memo.emplace(Templates{s, build_init_container(s), build_proxy_container(s)});
+    memo.emplace(Templates{s, to_json_text(build_init_container(s)),
+                           split_proxy_text(build_proxy_container(s))});
   }
   return *memo;
 }
 
 }  // namespace
 
-Json init_container(const Config& s) { return templates(s).init; }
+const std::string& init_container_text(const Config& s) { return templates(s).init; }
+
+void append_proxy_container(std::string& out, const Config& s, const Json& pod) {
+  const ProxyText& text = templates(s).proxy;
+  const Credentials found = find_credentials(pod);
+  out += text.head;
+  for (const Json* e : found.env) {
+    out += ',';
+    append_json_text(out, *e);
+  }
+  out += text.middle;
+  if (!found.mounts.empty()) {
+    out += R"(,"volumeMounts":[)";
+    for (std::size_t i = 0; i < found.mounts.size(); ++i) {
+      if (i != 0) {
+        out += ',';
+      }
+      append_json_text(out, *found.mounts[i]);
+    }
+    out += ']';
+  }
+  out += text.tail;
+}
+
+Json init_container(const Config& s) { return Json::parse(init_container_text(s)); }
 
 Json proxy_container(const Config& s, const Json& pod) {
-  Json c = templates(s).proxy;
-  Json sources = credential_sources(pod);
-  for (auto& e : sources["env"]) {
-    c["env"].push_back(std::move(e));
-  }
-  if (!sources["volumeMounts"].empty()) {
-    // volumeMounts goes after securityContext, before the native-mode fields.
-    Json tail = Json::object();
-    for (const char* key : {"restartPolicy", "startupProbe"}) {
-      if (c.contains(key)) {
-        tail[key] = std::move(c[key]);
-        c.erase(key);
-      }
-    }
-    c["volumeMounts"] = std::move(sources["volumeMounts"]);
-    for (auto& [key, value] : tail.items()) {
-      c[key] = std::move(value);
-    }
-  }
-  return c;
+  std::string text;
+  append_proxy_container(text, s, pod);
+  return Json::parse(text);
 }
 
 }  // namespace sigv4

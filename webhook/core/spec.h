@@ -16,12 +16,17 @@ inline constexpr const char* kChainName = "EGRESS_PROXY";
 // own UID and excluded ports; picks the iptables backend per `iptables_mode`.
 std::string iptables_script(const Config& settings);
 
-// The `iptables-init` container for these settings.
-Json init_container(const Config& settings);
+// The `iptables-init` container for these settings as compact JSON text, built once per
+// settings (per thread) and shared by every pod reviewed with them.
+const std::string& init_container_text(const Config& settings);
 
-// The `sigv4proxy` container: args, port, env, hardened securityContext, resources, plus the
-// AWS credential env and token mounts found on the pod's app containers. In native mode it
-// carries `restartPolicy: Always` and a tcpSocket startupProbe.
+// Appends the `sigv4proxy` container as compact JSON text: args, port, env, hardened
+// securityContext, resources, plus the AWS credential env and token mounts found on the pod's
+// app containers. In native mode it carries `restartPolicy: Always` and a tcpSocket startupProbe.
+void append_proxy_container(std::string& out, const Config& settings, const Json& pod);
+
+// The same two containers as trees (for tests and tools), parsed from that text.
+Json init_container(const Config& settings);
 Json proxy_container(const Config& settings, const Json& pod);
 
 // The AWS credential env entries (IRSA / Pod Identity) and token volumeMounts carried by the

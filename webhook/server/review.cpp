@@ -55,7 +55,8 @@ void log_review(const ReviewResult& result, Route route, Clock::duration elapsed
   }
   log_event(spdlog::level::info, "review", fields);
   if (log_enabled(spdlog::level::debug) && !mutation.patch.empty()) {
-    log_event(spdlog::level::debug, "patch", {{"uid", request.uid}, {"patch", mutation.patch}});
+    log_event(spdlog::level::debug, "patch",
+              {{"uid", request.uid}, {"patch", patch_operations(mutation)}});
   }
 }
 
