@@ -17,6 +17,7 @@
 #include <charconv>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -130,6 +131,12 @@ struct Frontend::Loop {
   int wake = -1;  // eventfd: stop() was called
   std::unordered_map<int, std::unique_ptr<Connection>> connections;
   std::thread thread;
+  // Connections this loop serves or has been handed: a new connection goes to the loop with the
+  // fewest, so that a burst of requests is shared by every core (left to the kernel, one loop
+  // got two thirds of the work and its queue set the latency).
+  std::atomic<std::size_t> load{0};
+  std::mutex handoff_mutex;
+  std::vector<int> handoff;  // sockets another loop accepted for this one
 
   explicit Loop(Frontend& f) : owner(f) {
     epoll = epoll_create1(EPOLL_CLOEXEC);
@@ -142,10 +149,16 @@ struct Frontend::Loop {
     if (wake >= 0) {
       ::close(wake);
     }
+    for (const int fd : handoff) {
+      ::close(fd);  // handed over while this loop was stopping
+    }
   }
 
   void run();
   void accept_one();
+  void take_handoffs();
+  void adopt(int fd);
+  void serve(Connection& c);
   void drive(Connection& c);
   bool read_tls(Connection& c);
   bool write_tls(Connection& c);
@@ -181,6 +194,9 @@ bool Frontend::setup_tls() {
   // Writes are whole answers from a stable buffer; idle connections give their buffers back.
   SSL_CTX_set_mode(tls_->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                                   SSL_MODE_RELEASE_BUFFERS);
+  // Whatever the socket holds in one read, not a record header and then its body: a request of
+  // a few records took three reads per record.
+  SSL_CTX_set_read_ahead(tls_->ctx, 1);
   return true;
 }
 
@@ -288,17 +304,9 @@ void Frontend::Loop::run() {
       } else if (ptr == &wake) {
         std::uint64_t value = 0;
         [[maybe_unused]] const auto r = ::read(wake, &value, sizeof(value));
+        take_handoffs();
       } else {
-        auto* c = static_cast<Connection*>(ptr);
-        const int fd = c->fd;
-        try {
-          drive(*c);
-        } catch (const std::exception& error) {  // out of memory: drop this connection only
-          log_event(spdlog::level::err, "connection failed", {{"error", error.what()}});
-          if (auto it = connections.find(fd); it != connections.end() && it->second.get() == c) {
-            close(*c);
-          }
-        }
+        serve(*static_cast<Connection*>(ptr));
       }
     }
     if (Clock::now() >= next_tick) {
@@ -308,7 +316,7 @@ void Frontend::Loop::run() {
   }
 }
 
-// One connection per wake, so that the loops take turns at accepting.
+// One connection per wake; it is served by the loop with the fewest connections.
 void Frontend::Loop::accept_one() {
   const int listener = owner.listener_.load();
   if (listener < 0) {
@@ -322,6 +330,46 @@ void Frontend::Loop::accept_one() {
     ::close(fd);
     return;
   }
+  owner.connections_.fetch_add(1);
+  Loop* target = this;
+  for (const auto& loop : owner.loops_) {
+    if (loop->load.load() < target->load.load()) {
+      target = loop.get();
+    }
+  }
+  target->load.fetch_add(1);
+  if (target == this) {
+    adopt(fd);
+    return;
+  }
+  {
+    const std::lock_guard<std::mutex> lock(target->handoff_mutex);
+    target->handoff.push_back(fd);
+  }
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const auto n = ::write(target->wake, &one, sizeof(one));
+}
+
+// Serves the sockets other loops accepted for this one (closes them when stopping).
+void Frontend::Loop::take_handoffs() {
+  std::vector<int> fds;
+  {
+    const std::lock_guard<std::mutex> lock(handoff_mutex);
+    fds.swap(handoff);
+  }
+  for (const int fd : fds) {
+    if (owner.stopping_.load()) {
+      ::close(fd);
+      load.fetch_sub(1);
+      owner.connections_.fetch_sub(1);
+    } else {
+      adopt(fd);
+    }
+  }
+}
+
+// Starts serving an accepted socket (already counted in `load` and the owner's connections).
+void Frontend::Loop::adopt(int fd) {
   const int yes = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
   auto c = std::make_unique<Connection>();
@@ -329,15 +377,29 @@ void Frontend::Loop::accept_one() {
   c->ssl = SSL_new(owner.tls_->ctx);
   if (c->ssl == nullptr || SSL_set_fd(c->ssl, fd) != 1) {
     ERR_clear_error();
+    load.fetch_sub(1);
+    owner.connections_.fetch_sub(1);
     return;  // the Connection closes fd
   }
   SSL_set_accept_state(c->ssl);
   c->deadline = Clock::now() + owner.options_.request_timeout;
   Connection& ref = *c;
   connections.emplace(fd, std::move(c));
-  owner.connections_.fetch_add(1);
   set_events(ref);
-  drive(ref);
+  serve(ref);
+}
+
+// Drives a connection; one whose handling throws (out of memory) is closed, not the loop.
+void Frontend::Loop::serve(Connection& c) {
+  const int fd = c.fd;
+  try {
+    drive(c);
+  } catch (const std::exception& error) {
+    log_event(spdlog::level::err, "connection failed", {{"error", error.what()}});
+    if (auto it = connections.find(fd); it != connections.end() && it->second.get() == &c) {
+      close(c);
+    }
+  }
 }
 
 void Frontend::Loop::set_events(Connection& c) {
@@ -357,6 +419,7 @@ void Frontend::Loop::set_events(Connection& c) {
 
 void Frontend::Loop::close(Connection& c) {
   owner.connections_.fetch_sub(1);
+  load.fetch_sub(1);
   epoll_ctl(epoll, EPOLL_CTL_DEL, c.fd, nullptr);
   connections.erase(c.fd);  // frees the SSL, closes the socket
 }
