@@ -23,12 +23,14 @@ bool parse_log_format(std::string_view text, LogFormat& format);
 bool parse_log_level(std::string_view text, spdlog::level::level_enum& level);
 
 // Sends logs to stderr, one line per event, in `format` (UTC timestamps), from `level` up.
+// Lines below warn are written in batches at least every 100 ms; warnings and errors at once.
 void setup_logging(LogFormat format, spdlog::level::level_enum level);
 
 // Whether a line at `level` would be written (to skip building costly fields).
 bool log_enabled(spdlog::level::level_enum level);
 
-// Writes out every queued line and stops logging (before a hard exit: later lines are lost).
+// Writes out every waiting line and stops the batch writer (before a hard exit: lines below warn
+// logged later are written only by a normal exit).
 void flush_logs();
 
 // The value of one structured field of a log line; strings, numbers and booleans keep their JSON
