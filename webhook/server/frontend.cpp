@@ -442,6 +442,7 @@ void Frontend::Loop::drive(Connection& c) {
     }
     c.phase = Phase::kWaiting;  // the first request is due by the handshake's deadline
   }
+  bool read_once = false;
   for (;;) {
     if (!write_tls(c)) {
       close(c);
@@ -462,6 +463,13 @@ void Frontend::Loop::drive(Connection& c) {
       close(c);  // the peer is done and nothing it sent is left to answer
       return;
     }
+    if (read_once && !SSL_has_pending(c.ssl)) {
+      // What was read is consumed: epoll (level-triggered) says when the socket has more, so no
+      // read is spent to learn that it has not.
+      set_events(c);
+      return;
+    }
+    read_once = true;
     const std::size_t before = c.in.size();
     if (!read_tls(c)) {
       close(c);
@@ -482,8 +490,8 @@ bool Frontend::Loop::read_tls(Connection& c) {
     const int n = SSL_read(c.ssl, buffer, sizeof(buffer));
     if (n > 0) {
       c.in.append(buffer, static_cast<std::size_t>(n));
-      if (c.in.size() >= kReadChunk) {
-        return true;  // consume before reading more
+      if (c.in.size() >= kReadChunk || !SSL_has_pending(c.ssl)) {
+        return true;  // consume before reading more; and the socket is asked only when needed
       }
       continue;
     }
