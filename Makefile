@@ -108,6 +108,7 @@ format-check: deps
 	clang-format --dry-run --Werror $(SOURCES)
 
 tidy: build
+	scripts/deps.sh clang-tidy
 	clang-tidy -p $(BUILD_DIR) $(filter %.cpp,$(SOURCES))
 
 RUN_LISTEN ?= 127.0.0.1:8443
