@@ -361,7 +361,7 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"in_process": rows, "wire": wire_figures}, f, indent=2)
-    if a.plot and shutil.which("gnuplot"):
+    if a.plot and rows and shutil.which("gnuplot"):
         plot(rows, a.plot, work)
     shutil.rmtree(work, ignore_errors=True)
 
