@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,53 +21,95 @@ namespace {
 
 std::atomic<LogFormat> g_format{LogFormat::kText};
 
-// Info lines wait at most this long, or until this much is waiting, before they are written.
+// Lines wait at most this long before they are written; a warning or error, or this many bytes
+// waiting, has them written at once.
 constexpr auto kFlushEvery = std::chrono::milliseconds(100);
 constexpr std::size_t kBatchBytes = 64 * 1024;
+// A logging call waits (never drops its line) only when this much is waiting: stderr is stuck.
+constexpr std::size_t kMaxPending = 4 * 1024 * 1024;
 
-// stderr in batches. A line is formatted on the thread that logs it and appended to a buffer;
-// the buffer is written by the flusher every kFlushEvery, at once when a warning or error
-// arrives (what an operator needs after a crash is never held back), and when kBatchBytes wait.
-// A write per line, or waking a logging thread per line as spdlog's async logger does, cost a
-// seventh of the server's CPU per review (one line each).
+// Writes all of `text` to stderr (a closed or failing stderr: there is nowhere else to write).
+void write_stderr(std::string_view text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(STDERR_FILENO, text.data() + done, text.size() - done);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      return;
+    }
+  }
+}
+
+// stderr in batches. A line is formatted on the thread that logs it and appended to a buffer,
+// which the flusher thread takes and writes every kFlushEvery, and at once after a warning or
+// error (what an operator needs after a crash is not held back) or when kBatchBytes wait.
+// Writing happens outside the lock, so a slow stderr holds up no review until kMaxPending
+// bytes wait. spdlog's async logger, used before, woke its thread for every line: a futex wake,
+// a context switch and a write per review, about a seventh of the server's CPU at 2,000/s.
 class BatchedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
-  ~BatchedStderrSink() override { write_pending(); }
+  ~BatchedStderrSink() override { write_stderr(pending_); }
+
+  // Called after each line worth writing at once (null: nobody to call).
+  void on_urgent(std::function<void()> wake) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    wake_flusher_ = std::move(wake);
+  }
+
+  // Takes what waits and writes it (the flusher's work; writers take turns, so lines keep
+  // their order).
+  void drain() {
+    const std::lock_guard<std::mutex> writing(write_mutex_);
+    std::string batch;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      batch.swap(pending_);
+      drained_.notify_all();
+    }
+    write_stderr(batch);
+  }
+
+  // From now on every line is written as it is logged (no flusher any more).
+  void write_directly() { direct_.store(true); }
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     spdlog::memory_buf_t formatted;
     formatter_->format(msg, formatted);
+    if (direct_.load()) {
+      pending_.append(formatted.data(), formatted.size());
+      write_stderr(pending_);
+      pending_.clear();
+      return;
+    }
+    // base_sink holds mutex_ here; waiting releases it for the flusher.
+    drained_.wait(mutex_, [&] { return pending_.size() < kMaxPending || direct_.load(); });
     pending_.append(formatted.data(), formatted.size());
-    if (msg.level >= spdlog::level::warn || pending_.size() >= kBatchBytes) {
-      write_pending();
+    if ((msg.level >= spdlog::level::warn || pending_.size() >= kBatchBytes) && wake_flusher_) {
+      wake_flusher_();
     }
   }
-  void flush_() override { write_pending(); }
+  // Lines are written by drain() (the flusher) or, once it has stopped, as they are logged; a
+  // write from here could overtake the batch drain() is writing.
+  void flush_() override {}
 
  private:
-  void write_pending() {
-    std::size_t done = 0;
-    while (done < pending_.size()) {
-      const ssize_t n = ::write(STDERR_FILENO, pending_.data() + done, pending_.size() - done);
-      if (n > 0) {
-        done += static_cast<std::size_t>(n);
-      } else if (n < 0 && errno == EINTR) {
-        continue;
-      } else {
-        break;  // stderr closed or failing: there is nowhere else to write
-      }
-    }
-    pending_.clear();
-  }
-
   std::string pending_;
+  std::mutex write_mutex_;
+  std::condition_variable_any drained_;
+  std::atomic<bool> direct_{false};
+  std::function<void()> wake_flusher_;
 };
 
-// Flushes the sink every kFlushEvery until stopped (then once more).
+// Drains the sink every kFlushEvery, or when woken, until stopped; then the sink writes each
+// line itself.
 class Flusher {
  public:
-  explicit Flusher(std::shared_ptr<spdlog::sinks::sink> sink) : sink_(std::move(sink)) {
+  explicit Flusher(std::shared_ptr<BatchedStderrSink> sink) : sink_(std::move(sink)) {
+    sink_->on_urgent([this] { wake(); });
     thread_ = std::thread([this] { run(); });
   }
   ~Flusher() { stop(); }
@@ -82,23 +125,36 @@ class Flusher {
     if (thread_.joinable()) {
       thread_.join();
     }
-    sink_->flush();
+    sink_->write_directly();
+    sink_->on_urgent(nullptr);
+    sink_->drain();
   }
 
  private:
+  void wake() {
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      urgent_ = true;
+    }
+    wake_.notify_one();
+  }
+
   void run() {
     std::unique_lock<std::mutex> lock(mutex_);
-    while (!wake_.wait_for(lock, kFlushEvery, [this] { return stopped_; })) {
+    while (!stopped_) {
+      wake_.wait_for(lock, kFlushEvery, [this] { return stopped_ || urgent_; });
+      urgent_ = false;
       lock.unlock();
-      sink_->flush();
+      sink_->drain();
       lock.lock();
     }
   }
 
-  std::shared_ptr<spdlog::sinks::sink> sink_;
+  std::shared_ptr<BatchedStderrSink> sink_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopped_ = false;
+  bool urgent_ = false;
   std::thread thread_;
 };
 
