@@ -78,6 +78,8 @@ class Server:
         self.cafile = cafile
         self.lines = []
         self.cond = threading.Condition()
+        self.reading = threading.Event()  # cleared: stop reading stderr (a stuck log consumer)
+        self.reading.set()
         self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -87,6 +89,7 @@ class Server:
 
     def _read(self):
         for line in self.proc.stderr:
+            self.reading.wait()
             with self.cond:
                 self.lines.append(line.rstrip("\n"))
                 self.cond.notify_all()
@@ -114,6 +117,13 @@ class Server:
                 if remaining <= 0:
                     raise AssertionError(f"no log line {pattern!r}:\n" + self.log_text())
                 self.cond.wait(remaining)
+
+    def hold_log(self):
+        """Stops reading the server's stderr (after at most the line being read)."""
+        self.reading.clear()
+
+    def release_log(self):
+        self.reading.set()
 
     def log_text(self):
         with self.cond:

@@ -3,7 +3,7 @@ not match, garbage) at reload, the config file broken or removed at reload, SIGT
 and the metrics port taken at start. The old state keeps serving, nothing in flight is lost,
 and a start that cannot bind exits non-zero with a clear error. (Rotation and a truncated
 certificate are covered by test_server_reload.py; SIGTERM with idle in-flight requests by
-test_server_shutdown.py.)"""
+test_server_shutdown.py.) And nobody reading the server's stderr: reviews go on, no line lost."""
 
 import http.client
 import json
@@ -147,6 +147,51 @@ def check_sigterm_under_load(certs):
         server.kill()
 
 
+def check_stuck_stderr(certs):
+    """Nobody reads the server's stderr (a stuck container runtime): reviews go on being
+    answered while the log lines wait in the server, and none is lost once stderr is read."""
+    server = h.Server(["--tls-cert-file", certs + "/tls.crt", "--tls-key-file", certs + "/tls.key"],
+                      cafile=certs + "/ca.crt").wait_ready()
+    count = 2000  # about 360 KB of log lines: far past the pipe's 64 KB, far below the 4 MiB bound
+    try:
+        server.hold_log()
+        held_at = server.log_count()
+        failures = []
+        answered = []
+
+        def client(first):
+            try:
+                conn = server.connect(timeout=20)
+                for i in range(first, count, 4):
+                    status, _, data = server.post_review(h.review(h.pod(), uid=f"stuck-{i}"),
+                                                         conn=conn)
+                    problem = hostile.verify_answer(status, data, f"stuck-{i}", h.pod())
+                    if problem:
+                        failures.append(problem)
+                    else:
+                        answered.append(i)
+                conn.close()
+            except (OSError, http.client.HTTPException) as error:  # a timeout: the server stalled
+                failures.append(f"client {first}: {error!r}")
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        h.check(not failures and len(answered) == count,
+                f"{count} reviews answered while nobody reads stderr ({failures[:2]})")
+        h.check(server.log_count() < held_at + count // 2,
+                "most of their log lines were still waiting in the server")
+        server.release_log()
+        h.wait_until(lambda: server.log_text().count("uid=stuck-") == count, h.READY_TIMEOUT,
+                     f"once stderr is read, all {count} review lines arrive")
+        h.check(server.terminate() == 0, "SIGTERM -> exit 0")
+    finally:
+        server.release_log()
+        server.kill()
+
+
 def check_metrics_port_taken(certs):
     blocker = socket.socket()
     blocker.bind(("127.0.0.1", 0))
@@ -185,6 +230,7 @@ def main():
         good.stop_event.set()
         server.kill()
     check_sigterm_under_load(certs)
+    check_stuck_stderr(certs)
     check_metrics_port_taken(certs)
 
 
