@@ -46,23 +46,21 @@ void write_stderr(std::string_view text) {
 // stderr in batches. A line is formatted on the thread that logs it and appended to a buffer,
 // which the flusher thread takes and writes every kFlushEvery, and at once after a warning or
 // error (what an operator needs after a crash is not held back) or when kBatchBytes wait.
-// Writing happens outside the lock, so a slow stderr holds up no review until kMaxPending
+// The flusher writes outside the lock, so a slow stderr holds up no review until kMaxPending
 // bytes wait. spdlog's async logger, used before, woke its thread for every line: a futex wake,
 // a context switch and a write per review, about a seventh of the server's CPU at 2,000/s.
 class BatchedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
   ~BatchedStderrSink() override { write_stderr(pending_); }
 
-  // Called after each line worth writing at once (null: nobody to call).
+  // Called after each line worth writing at once.
   void on_urgent(std::function<void()> wake) {
     const std::lock_guard<std::mutex> lock(mutex_);
     wake_flusher_ = std::move(wake);
   }
 
-  // Takes what waits and writes it (the flusher's work; writers take turns, so lines keep
-  // their order).
+  // Takes what waits and writes it; the flusher thread's work, and only its.
   void drain() {
-    const std::lock_guard<std::mutex> writing(write_mutex_);
     std::string batch;
     {
       const std::lock_guard<std::mutex> lock(mutex_);
@@ -72,23 +70,28 @@ class BatchedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
     write_stderr(batch);
   }
 
-  // From now on every line is written as it is logged (no flusher any more).
-  void write_directly() { direct_.store(true); }
+  // Once the flusher has stopped: writes what waits, and from now on every line as it is
+  // logged (under the lock, so in order; nothing calls the flusher any more).
+  void write_directly() {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    direct_ = true;
+    write_stderr(pending_);
+    pending_.clear();
+    drained_.notify_all();
+  }
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     spdlog::memory_buf_t formatted;
     formatter_->format(msg, formatted);
-    if (direct_.load()) {
-      pending_.append(formatted.data(), formatted.size());
+    // base_sink holds mutex_ here; waiting releases it for the flusher.
+    drained_.wait(mutex_, [&] { return pending_.size() < kMaxPending || direct_; });
+    pending_.append(formatted.data(), formatted.size());
+    if (direct_) {
       write_stderr(pending_);
       pending_.clear();
-      return;
-    }
-    // base_sink holds mutex_ here; waiting releases it for the flusher.
-    drained_.wait(mutex_, [&] { return pending_.size() < kMaxPending || direct_.load(); });
-    pending_.append(formatted.data(), formatted.size());
-    if ((msg.level >= spdlog::level::warn || pending_.size() >= kBatchBytes) && wake_flusher_) {
+    } else if ((msg.level >= spdlog::level::warn || pending_.size() >= kBatchBytes) &&
+               wake_flusher_) {
       wake_flusher_();
     }
   }
@@ -98,9 +101,8 @@ class BatchedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
 
  private:
   std::string pending_;
-  std::mutex write_mutex_;
   std::condition_variable_any drained_;
-  std::atomic<bool> direct_{false};
+  bool direct_ = false;  // guarded by mutex_, as pending_
   std::function<void()> wake_flusher_;
 };
 
@@ -126,8 +128,6 @@ class Flusher {
       thread_.join();
     }
     sink_->write_directly();
-    sink_->on_urgent(nullptr);
-    sink_->drain();
   }
 
  private:
