@@ -159,6 +159,7 @@ struct Frontend::Loop {
   void take_handoffs();
   void adopt(int fd);
   void serve(Connection& c);
+  void uncount();
   void drive(Connection& c);
   bool read_tls(Connection& c);
   bool write_tls(Connection& c);
@@ -360,8 +361,7 @@ void Frontend::Loop::take_handoffs() {
   for (const int fd : fds) {
     if (owner.stopping_.load()) {
       ::close(fd);
-      load.fetch_sub(1);
-      owner.connections_.fetch_sub(1);
+      uncount();
     } else {
       adopt(fd);
     }
@@ -377,8 +377,7 @@ void Frontend::Loop::adopt(int fd) {
   c->ssl = SSL_new(owner.tls_->ctx);
   if (c->ssl == nullptr || SSL_set_fd(c->ssl, fd) != 1) {
     ERR_clear_error();
-    load.fetch_sub(1);
-    owner.connections_.fetch_sub(1);
+    uncount();
     return;  // the Connection closes fd
   }
   SSL_set_accept_state(c->ssl);
@@ -417,9 +416,14 @@ void Frontend::Loop::set_events(Connection& c) {
   c.events = wanted;
 }
 
-void Frontend::Loop::close(Connection& c) {
-  owner.connections_.fetch_sub(1);
+// A socket counted for this loop (accept_one) is gone.
+void Frontend::Loop::uncount() {
   load.fetch_sub(1);
+  owner.connections_.fetch_sub(1);
+}
+
+void Frontend::Loop::close(Connection& c) {
+  uncount();
   epoll_ctl(epoll, EPOLL_CTL_DEL, c.fd, nullptr);
   connections.erase(c.fd);  // frees the SSL, closes the socket
 }
