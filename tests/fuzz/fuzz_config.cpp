@@ -27,8 +27,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(false, "a loaded config validates");
   }
   static const Json kPod = sigv4::fuzz::sample_pod();
+  static const sigv4::JsonDoc kPodDoc = sigv4::JsonDoc::from_json(kPod);
   for (auto route : {sigv4::Route::kMutate, sigv4::Route::kMutateAnnotated}) {
-    sigv4::PodRequest request{"Pod", "CREATE", "app1", &kPod, {}};
+    sigv4::PodRequest request{"Pod", "CREATE", "app1", &kPodDoc.root(), {}};
     auto mutation = sigv4::mutate_pod(request, config, route);
     check(!mutation.denial.has_value(), "no denial without annotations");
     if (!mutation.patch.empty()) {

@@ -57,10 +57,11 @@ Json annotations_from(std::string_view input) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   Json annotations = annotations_from(input);
+  const sigv4::JsonDoc annotations_doc = sigv4::JsonDoc::from_json(annotations);
   static const sigv4::Config kBase = sigv4::default_config();
   sigv4::Config settings;
   try {
-    settings = sigv4::apply_overrides(kBase, annotations);
+    settings = sigv4::apply_overrides(kBase, annotations_doc.root());
   } catch (const sigv4::OverrideError&) {
     settings = kBase;
   }
@@ -70,11 +71,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::fprintf(stderr, "%s\n", e.what());
     check(false, "accepted overrides make a valid config");
   }
-  (void)sigv4::requested_sidecar_mode(annotations, sigv4::SidecarMode::kLegacy);
+  (void)sigv4::requested_sidecar_mode(annotations_doc.root(), sigv4::SidecarMode::kLegacy);
   Json pod = sigv4::fuzz::sample_pod();
   pod["metadata"]["annotations"] = annotations;
+  const sigv4::JsonDoc pod_doc = sigv4::JsonDoc::from_json(pod);
   for (auto route : {sigv4::Route::kMutate, sigv4::Route::kMutateAnnotated}) {
-    sigv4::PodRequest request{"Pod", "CREATE", "app1", &pod, {}};
+    sigv4::PodRequest request{"Pod", "CREATE", "app1", &pod_doc.root(), {}};
     auto mutation = sigv4::mutate_pod(request, kBase, route);
     if (!mutation.patch.empty()) {
       try {

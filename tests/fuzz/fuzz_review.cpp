@@ -52,18 +52,20 @@ void check_patch(const Json& request, const Json& response, sigv4::Route route) 
   Json again = {
       {"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"request", request}};
   again["request"]["object"] = patched;
-  auto second = sigv4::review(again, config(), route);
+  auto second = sigv4::review(sigv4::JsonDoc::from_json(again).root(), config(), route);
   check(!second.mutation.decision.inject, "a patched pod is injected again");
 }
 
-// review_text parses only what admission_review_shape() keeps; the same body parsed whole must
-// get the same answer, byte for byte, and the same error.
+// review_text parses only what admission_review_shape() keeps, into a JsonDoc; the same body
+// parsed whole into a nlohmann tree (another sink of the parser, its duplicate keys resolved by
+// JsonTree) and read through a copy must get the same answer, byte for byte, and the same error.
 void check_shape(std::string_view body, sigv4::Route route, const sigv4::ReviewResult* pruned,
                  const std::string& pruned_error) {
   std::string whole_error;
   sigv4::ReviewResult whole;
   try {
-    whole = sigv4::review(sigv4::parse_json_limited(body, {}), config(), route);
+    const auto doc = sigv4::JsonDoc::from_json(sigv4::parse_json_limited(body, {}));
+    whole = sigv4::review(doc.root(), config(), route);
   } catch (const sigv4::InputError& e) {
     whole_error = e.what();
   }

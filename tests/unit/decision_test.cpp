@@ -209,7 +209,8 @@ TEST_CASE("decide follows the decision table", "[decision]") {
   config.sidecar_mode = row.mode;
   Json pod = test::make_pod();
   pod.merge_patch(Json::parse(row.pod_patch));
-  PodRequest request{row.kind, row.operation, row.namespace_name, &pod, row.owner_kind};
+  const JsonDoc doc = JsonDoc::from_json(pod);
+  PodRequest request{row.kind, row.operation, row.namespace_name, &doc.root(), row.owner_kind};
   Decision d = decide(request, config, row.route);
   INFO(row.name << ": got " << d.reasons_string());
   CHECK(d.inject == row.inject);
@@ -217,8 +218,8 @@ TEST_CASE("decide follows the decision table", "[decision]") {
 }
 
 TEST_CASE("decide refuses a missing or non-object pod", "[decision]") {
-  Json not_object = Json::array();
-  PodRequest request{"Pod", "CREATE", "ns", &not_object, ""};
+  const JsonDoc not_object = JsonDoc::from_json(Json::array());
+  PodRequest request{"Pod", "CREATE", "ns", &not_object.root(), ""};
   CHECK(decide(request, default_config(), Route::kMutate).has(Reason::kNotAPod));
   request.pod = nullptr;
   CHECK(decide(request, default_config(), Route::kMutate).has(Reason::kNotAPod));

@@ -8,6 +8,7 @@
 #include "test_util.h"
 
 using namespace sigv4;
+using test::review;
 
 namespace {
 
@@ -151,7 +152,8 @@ TEST_CASE("an opted-out pod with a bad override is not denied", "[mutator]") {
 TEST_CASE("an app container on the proxy port gets a warning", "[mutator]") {
   Json pod = test::make_pod();
   pod["spec"]["containers"][0]["ports"] = Json::parse(R"([{"containerPort": 8080}])");
-  PodRequest request{"Pod", "CREATE", "app1", &pod, ""};
+  const JsonDoc doc = JsonDoc::from_json(pod);
+  PodRequest request{"Pod", "CREATE", "app1", &doc.root(), ""};
   Mutation m = mutate_pod(request, default_config(), Route::kMutate);
   CHECK(m.decision.inject);
   REQUIRE(m.warnings.size() == 1);
@@ -254,7 +256,10 @@ TEST_CASE("a review parsed by its shape is answered as the review parsed whole",
       INFO(body);
       const ReviewResult shaped = review_text(body, default_config(), route);
       const ReviewResult whole = review(parse_json_limited(body, {}), default_config(), route);
+      const JsonDoc whole_doc = parse_json_doc(body, {});
+      const ReviewResult unshaped = sigv4::review(whole_doc.root(), default_config(), route);
       CHECK(shaped.response == whole.response);
+      CHECK(unshaped.response == whole.response);
       CHECK(shaped.mutation.patch == whole.mutation.patch);
       CHECK(shaped.mutation.warnings == whole.mutation.warnings);
     }

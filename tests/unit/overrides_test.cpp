@@ -2,8 +2,11 @@
 
 #include "core/errors.h"
 #include "core/overrides.h"
+#include "test_util.h"
 
 using namespace sigv4;
+using test::apply_overrides;
+using test::requested_sidecar_mode;
 
 namespace {
 

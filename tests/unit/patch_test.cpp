@@ -5,6 +5,8 @@
 #include "test_util.h"
 
 using namespace sigv4;
+using test::credential_sync_patch;
+using test::injection_patch;
 using test::names;
 
 namespace {

@@ -4,6 +4,8 @@
 #include "test_util.h"
 
 using namespace sigv4;
+using test::credential_sources;
+using test::proxy_container;
 
 namespace {
 

@@ -3,6 +3,11 @@
 #include <string>
 
 #include "core/json.h"
+#include "core/json_doc.h"
+#include "core/mutator.h"
+#include "core/overrides.h"
+#include "core/patch.h"
+#include "core/spec.h"
 
 namespace sigv4::test {
 
@@ -24,6 +29,31 @@ inline std::vector<std::string> names(const Json& pod, const char* list) {
     }
   }
   return out;
+}
+
+// The core reads pods through JsonDoc; tests write them as Json. These forms copy the tree into
+// a document for the call (pulled in with `using test::review;` and so on next to the core's).
+inline ReviewResult review(const Json& admission_review, const Config& config, Route route) {
+  return sigv4::review(JsonDoc::from_json(admission_review).root(), config, route);
+}
+inline Config apply_overrides(const Config& base, const Json& annotations) {
+  return sigv4::apply_overrides(base, JsonDoc::from_json(annotations).root());
+}
+inline SidecarMode requested_sidecar_mode(const Json& annotations, SidecarMode fallback) {
+  return sigv4::requested_sidecar_mode(JsonDoc::from_json(annotations).root(), fallback);
+}
+inline std::string injection_patch(const Json& pod, const Config& settings,
+                                   std::string_view version) {
+  return sigv4::injection_patch(JsonDoc::from_json(pod).root(), settings, version);
+}
+inline Json credential_sync_patch(const Json& pod) {
+  return sigv4::credential_sync_patch(JsonDoc::from_json(pod).root());
+}
+inline Json proxy_container(const Config& settings, const Json& pod) {
+  return sigv4::proxy_container(settings, JsonDoc::from_json(pod).root());
+}
+inline Json credential_sources(const Json& pod) {
+  return sigv4::credential_sources(JsonDoc::from_json(pod).root());
 }
 
 }  // namespace sigv4::test

@@ -153,8 +153,9 @@ int run_patch(const std::vector<std::string>& raw) {
     std::string_view kind = string_field(docs[0], "kind");
     if (kind == "AdmissionReview") {
       ReviewResult result;
+      const JsonDoc doc = JsonDoc::from_json(docs[0]);
       try {
-        result = review(docs[0], config, route);
+        result = review(doc.root(), config, route);
       } catch (const InputError& e) {
         throw InputError(source + ": document 0: " + e.where(), e.detail());
       }
@@ -167,7 +168,8 @@ int run_patch(const std::vector<std::string>& raw) {
     }
     PodRequest request;
     request.namespace_name = string_field(field(docs[0], "metadata"), "namespace");
-    request.pod = &docs[0];
+    const JsonDoc pod = JsonDoc::from_json(docs[0]);
+    request.pod = &pod.root();
     Mutation m = mutate_pod(request, config, route);
     if (m.denial) {
       throw InputError(source + ": document 0: metadata.annotations", *m.denial);

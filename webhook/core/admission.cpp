@@ -19,9 +19,9 @@ namespace {
 constexpr std::string_view kV1 = "admission.k8s.io/v1";
 constexpr std::string_view kV1beta1 = "admission.k8s.io/v1beta1";
 
-const Json& require(const Json& obj, std::string_view key, std::string_view path,
-                    Json::value_t type, const char* type_name) {
-  const Json& value = field(obj, key);
+const JsonNode& require(const JsonNode& obj, std::string_view key, std::string_view path,
+                        JsonNode::Type type, const char* type_name) {
+  const JsonNode& value = field(obj, key);
   if (value.is_null()) {
     throw InputError(std::string(path), "missing");
   }
@@ -33,20 +33,20 @@ const Json& require(const Json& obj, std::string_view key, std::string_view path
 }
 
 // An optional string field: absent or null is "", another type is an error.
-std::string optional_string(const Json& obj, std::string_view key, std::string_view path) {
-  const Json& value = field(obj, key);
+std::string optional_string(const JsonNode& obj, std::string_view key, std::string_view path) {
+  const JsonNode& value = field(obj, key);
   if (value.is_null()) {
     return {};
   }
   if (!value.is_string()) {
     throw InputError(std::string(path), std::string("expected string, got ") + value.type_name());
   }
-  return value.get<std::string>();
+  return std::string(value.string());
 }
 
 }  // namespace
 
-AdmissionRequest parse_admission_review(const Json& review) {
+AdmissionRequest parse_admission_review(const JsonNode& review) {
   if (!review.is_object()) {
     throw InputError("body",
                      std::string("expected an AdmissionReview object, got ") + review.type_name());
@@ -62,12 +62,13 @@ AdmissionRequest parse_admission_review(const Json& review) {
   if (kind != "AdmissionReview") {
     throw InputError("kind", "expected AdmissionReview, got \"" + kind + "\"");
   }
-  const Json& request = require(review, "request", "request", Json::value_t::object, "object");
+  const JsonNode& request =
+      require(review, "request", "request", JsonNode::Type::kObject, "object");
   r.uid = optional_string(request, "uid", "request.uid");
   if (r.uid.empty()) {
     throw InputError("request.uid", "missing");
   }
-  const Json& kind_obj = field(request, "kind");
+  const JsonNode& kind_obj = field(request, "kind");
   if (!kind_obj.is_null() && !kind_obj.is_object()) {
     throw InputError("request.kind", std::string("expected object, got ") + kind_obj.type_name());
   }
@@ -75,15 +76,14 @@ AdmissionRequest parse_admission_review(const Json& review) {
   r.operation = optional_string(request, "operation", "request.operation");
   r.namespace_name = optional_string(request, "namespace", "request.namespace");
   r.name = optional_string(request, "name", "request.name");
-  const Json& dry_run = field(request, "dryRun");
-  r.dry_run = dry_run.is_boolean() && dry_run.get<bool>();
-  const Json& object = field(request, "object");
+  r.dry_run = field(request, "dryRun").boolean();
+  const JsonNode& object = field(request, "object");
   if (!object.is_null()) {
     if (!object.is_object()) {
       throw InputError("request.object", std::string("expected object, got ") + object.type_name());
     }
     r.object = &object;
-    const Json& metadata = field(object, "metadata");
+    const JsonNode& metadata = field(object, "metadata");
     if (r.name.empty()) {
       r.name = string_field(metadata, "name");
     }

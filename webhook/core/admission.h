@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "json.h"
+#include "json_doc.h"
 
 namespace sigv4 {
 
@@ -39,6 +40,11 @@ struct JsonShape {
 Json parse_json_limited(std::string_view text, const JsonLimits& limits,
                         std::string_view what = "request body", const JsonShape* keep = nullptr);
 
+// The same parse into a JsonDoc (what a review is read through), which views `text`: the text
+// must outlive the document.
+JsonDoc parse_json_doc(std::string_view text, const JsonLimits& limits,
+                       std::string_view what = "request body", const JsonShape* keep = nullptr);
+
 // The fields of an AdmissionReview request the mutator needs.
 struct AdmissionRequest {
   std::string api_version;  // admission.k8s.io/v1 or admission.k8s.io/v1beta1
@@ -49,13 +55,13 @@ struct AdmissionRequest {
   std::string name;           // request.name, else object.metadata.name
   std::string generate_name;  // object.metadata.generateName
   bool dry_run = false;
-  const Json* object = nullptr;  // points into the review it was parsed from
+  const JsonNode* object = nullptr;  // points into the review it was parsed from
 };
 
 // Reads an AdmissionReview. Throws InputError naming the field when it is not an
 // admission.k8s.io/v1 or v1beta1 AdmissionReview, lacks `request`, `request.uid`, or has fields
 // of the wrong type.
-AdmissionRequest parse_admission_review(const Json& review);
+AdmissionRequest parse_admission_review(const JsonNode& review);
 
 // What the webhook answers.
 struct AdmissionAnswer {

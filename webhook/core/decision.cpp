@@ -20,46 +20,46 @@ constexpr std::array<std::string_view, 2> kCompatOptIns = {
 bool is_off(std::string_view v) { return v == "disabled" || v == "false"; }
 bool is_on(std::string_view v) { return v == "enabled" || v == "true"; }
 
-bool opted_out(const Json& pod) {
+bool opted_out(const JsonNode& pod) {
   return is_off(label(pod, kInjectKey)) || is_off(annotation(pod, kInjectKey));
 }
 
-bool opted_in(const Json& pod) {
+bool opted_in(const JsonNode& pod) {
   return is_on(label(pod, kInjectKey)) || is_on(annotation(pod, kInjectKey));
 }
 
-bool already_injected(const Json& pod) {
-  const Json& annotations = field(field(pod, "metadata"), "annotations");
-  return (annotations.is_object() && annotations.contains(kStatusKey)) ||
-         has_container(pod, kProxyContainerName) || has_container(pod, kInitContainerName);
+bool already_injected(const JsonNode& pod) {
+  const JsonNode& annotations = field(field(pod, "metadata"), "annotations");
+  return (annotations.find(kStatusKey) != nullptr) || has_container(pod, kProxyContainerName) ||
+         has_container(pod, kInitContainerName);
 }
 
 bool owned_by_job(const PodRequest& request) {
   if (request.owner_kind == "Job" || request.owner_kind == "CronJob") {
     return true;
   }
-  const Json& owners = field(field(*request.pod, "metadata"), "ownerReferences");
+  const JsonNode& owners = field(field(*request.pod, "metadata"), "ownerReferences");
   if (!owners.is_array()) {
     return false;
   }
-  return std::any_of(owners.begin(), owners.end(), [](const Json& owner) {
+  return std::any_of(owners.begin(), owners.end(), [](const JsonNode& owner) {
     return string_field(owner, "kind") == "Job" &&
            string_field(owner, "apiVersion").substr(0, 6) == "batch/";
   });
 }
 
-bool has_compat_opt_in(const Json& pod) {
+bool has_compat_opt_in(const JsonNode& pod) {
   return std::any_of(kCompatOptIns.begin(), kCompatOptIns.end(),
                      [&pod](std::string_view key) { return annotation(pod, key) == "true"; }) ||
          is_on(annotation(pod, kInjectKey));
 }
 
-bool contains_name(const Json& list, std::string_view name) {
+bool contains_name(const JsonNode& list, std::string_view name) {
   if (!list.is_array()) {
     return false;
   }
   return std::any_of(list.begin(), list.end(),
-                     [name](const Json& c) { return string_field(c, "name") == name; });
+                     [name](const JsonNode& c) { return string_field(c, "name") == name; });
 }
 
 }  // namespace
@@ -111,7 +111,7 @@ std::string Decision::reasons_string() const {
   return out;
 }
 
-bool has_container(const Json& pod, std::string_view name) {
+bool has_container(const JsonNode& pod, std::string_view name) {
   return contains_name(containers(pod), name) || contains_name(init_containers(pod), name);
 }
 
@@ -143,15 +143,15 @@ Decision decide(const PodRequest& request, const Config& config, Route route) {
     d.reasons.push_back(Reason::kNotCreate);
     return d;
   }
-  const Json& pod = *request.pod;
+  const JsonNode& pod = *request.pod;
   if (opted_out(pod)) {
     d.reasons.push_back(Reason::kOptedOut);
   }
   if (already_injected(pod)) {
     d.reasons.push_back(Reason::kAlreadyInjected);
   }
-  const Json& host_network = field(field(pod, "spec"), "hostNetwork");
-  if (host_network.is_boolean() && host_network.get<bool>()) {
+  const JsonNode& host_network = field(field(pod, "spec"), "hostNetwork");
+  if (host_network.boolean()) {
     d.reasons.push_back(Reason::kHostNetwork);
   }
   const auto& excluded = config.exclude_namespaces;
@@ -161,7 +161,7 @@ Decision decide(const PodRequest& request, const Config& config, Route route) {
   if (route == Route::kMutateAnnotated && !has_compat_opt_in(pod)) {
     d.reasons.push_back(Reason::kNoAnnotation);
   }
-  const Json& annotations = field(field(pod, "metadata"), "annotations");
+  const JsonNode& annotations = field(field(pod, "metadata"), "annotations");
   if (requested_sidecar_mode(annotations, config.sidecar_mode) == SidecarMode::kLegacy &&
       owned_by_job(request) && !opted_in(pod)) {
     d.reasons.push_back(Reason::kJobLegacyMode);

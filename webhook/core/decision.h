@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "config.h"
-#include "json.h"
+#include "json_doc.h"
 
 namespace sigv4 {
 
@@ -49,7 +49,7 @@ struct PodRequest {
   std::string_view kind = "Pod";
   std::string_view operation = "CREATE";
   std::string_view namespace_name;
-  const Json* pod = nullptr;
+  const JsonNode* pod = nullptr;
   std::string_view owner_kind;
 };
 
@@ -58,6 +58,6 @@ struct PodRequest {
 Decision decide(const PodRequest& request, const Config& config, Route route);
 
 // True when the pod has a container or init container named `name`.
-bool has_container(const Json& pod, std::string_view name);
+bool has_container(const JsonNode& pod, std::string_view name);
 
 }  // namespace sigv4

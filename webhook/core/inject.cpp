@@ -34,7 +34,8 @@ void inject_document(Json& doc, const Config& config, const std::string& where,
   std::string_view kind = string_field(doc, "kind");
   PodRequest request;
   request.namespace_name = string_field(field(doc, "metadata"), "namespace");
-  request.pod = &pod;
+  const JsonDoc view = JsonDoc::from_json(pod);
+  request.pod = &view.root();
   // Templates carry no ownerReferences: the workload kind says who will own the pods.
   request.owner_kind = (kind == "Job" || kind == "CronJob") ? "Job" : "";
   InjectReport report{where + " (" + describe(doc) + ")",

@@ -18,6 +18,7 @@
 
 #include "admission.h"
 #include "errors.h"
+#include "json_doc.h"
 #include "json_scan.h"
 #include "json_tree.h"
 
@@ -95,19 +96,46 @@ const JsonShape* item_shape(const JsonShape* s) {
 // Whether the keys of an object of shape `s` need reading to know what to keep.
 bool filters_keys(const JsonShape* s) { return s != nullptr && !s->all && !s->members.empty(); }
 
+// Builds a nlohmann tree from the parser's events (through JsonTree).
+class TreeSink {
+ public:
+  void key(std::string_view k, bool /*stable*/) { tree_.key(std::string(k)); }
+  void null() { tree_.add(Json(nullptr)); }
+  void boolean(bool b) { tree_.add(Json(b)); }
+  void integer(std::int64_t i) { tree_.add(Json(static_cast<Json::number_integer_t>(i))); }
+  void unsigned_integer(std::uint64_t u) {
+    tree_.add(Json(static_cast<Json::number_unsigned_t>(u)));
+  }
+  void real(double d) { tree_.add(Json(d)); }
+  void string(std::string_view s, bool /*stable*/) { tree_.add(Json(std::string(s))); }
+  void open_object() { tree_.open(); }
+  void open_array() { tree_.open(); }
+  void close_object() { tree_.add(tree_.close_object()); }
+  void close_array() { tree_.add(tree_.close_array()); }
+  Json take() { return tree_.take(); }
+
+ private:
+  JsonTree tree_;
+};
+
+// The parser, sending what `keep` names to a Sink (TreeSink, or JsonDocBuilder). Strings reach
+// the sink as views: `stable` when they view the text itself (no escapes), else a scratch buffer
+// the sink must copy before the next event.
+template <class Sink>
 class Parser {
  public:
   Parser(std::string_view text, const JsonLimits& limits, std::string_view what,
-         const JsonShape* keep)
+         const JsonShape* keep, Sink& sink)
       : begin_(text.data()),
         p_(text.data()),
         end_(text.data() + text.size()),
         limits_(limits),
         what_(what),
-        next_(keep != nullptr ? keep : &kKeepAll) {}
+        next_(keep != nullptr ? keep : &kKeepAll),
+        sink_(sink) {}
 
   // Iterative, not recursive: the depth of the input only grows `open_` (bounded by max_depth).
-  Json parse() {
+  void parse() {
     if (end_ - p_ >= 3 && std::memcmp(p_, "\xEF\xBB\xBF", 3) == 0) {
       p_ += 3;  // a byte order mark, which nlohmann skips too
     }
@@ -120,7 +148,7 @@ class Parser {
           if (p_ != end_) {
             fail("unexpected text after the document");
           }
-          return tree_.take();
+          return;
         }
         if (p_ == end_) {
           fail("unexpected end of input");
@@ -144,7 +172,11 @@ class Parser {
         const bool kept = shapes_.back() != nullptr;
         shapes_.pop_back();
         if (kept) {
-          tree_.add(c == '}' ? tree_.close_object() : tree_.close_array());
+          if (c == '}') {
+            sink_.close_object();
+          } else {
+            sink_.close_array();
+          }
         }
       }
     }
@@ -190,19 +222,29 @@ class Parser {
           continue;
         case '"':
           if (next_ != nullptr) {
-            add(Json(string()));
+            const std::string_view s = string();
+            sink_.string(s, stable_);
           } else {
             skip_string();
           }
           return;
         case 't':
-          literal("true", Json(true));
+          literal("true");
+          if (next_ != nullptr) {
+            sink_.boolean(true);
+          }
           return;
         case 'f':
-          literal("false", Json(false));
+          literal("false");
+          if (next_ != nullptr) {
+            sink_.boolean(false);
+          }
           return;
         case 'n':
-          literal("null", Json(nullptr));
+          literal("null");
+          if (next_ != nullptr) {
+            sink_.null();
+          }
           return;
         default:
           number();
@@ -221,7 +263,11 @@ class Parser {
     open_.push_back(closer);
     shapes_.push_back(next_);
     if (next_ != nullptr) {
-      tree_.open();
+      if (closer == '}') {
+        sink_.open_object();
+      } else {
+        sink_.open_array();
+      }
     }
     if (closer == ']') {
       next_ = item_shape(next_);
@@ -238,13 +284,14 @@ class Parser {
       skip_string();
       next_ = nullptr;
     } else if (!filters_keys(parent)) {
-      tree_.key(string());
+      const std::string_view k = string();
+      sink_.key(k, stable_);
       next_ = &kKeepAll;
     } else {
-      std::string k = string();
+      const std::string_view k = string();
       next_ = member_shape(parent, k);
       if (next_ != nullptr) {
-        tree_.key(std::move(k));
+        sink_.key(k, stable_);
       }
     }
     skip_space();
@@ -254,13 +301,12 @@ class Parser {
     ++p_;
   }
 
-  void literal(std::string_view word, Json value) {
+  void literal(std::string_view word) {
     if (static_cast<std::size_t>(end_ - p_) < word.size() ||
         std::memcmp(p_, word.data(), word.size()) != 0) {
       fail("invalid literal");
     }
     p_ += word.size();
-    add(std::move(value));
   }
 
   void check_length(const char* open, const char* at) const {
@@ -272,18 +318,22 @@ class Parser {
   }
 
   // The string at p_ (its opening quote), decoded; p_ moves past the closing quote. The limit
-  // counts raw bytes from the opening quote, as the pre-scan this parser replaced did.
-  std::string string() {
+  // counts raw bytes from the opening quote, as the pre-scan this parser replaced did. Plain
+  // strings (no escapes, no UTF-8: nearly all) are viewed in the text (stable_), others decoded
+  // into scratch_, valid until the next string.
+  std::string_view string() {
     const char* const open = p_;
     const char* s = scan_plain(open + 1, end_);
-    if (s != end_ && *s == '"') {  // no escapes, no UTF-8: the common case, copied at once
+    if (s != end_ && *s == '"') {
       check_length(open, s);
       p_ = s + 1;
-      return std::string(open + 1, s);
+      stable_ = true;
+      return {open + 1, static_cast<std::size_t>(s - open - 1)};
     }
-    std::string out(open + 1, s);
-    finish_string(open, s, out);
-    return out;
+    scratch_.assign(open + 1, s);
+    finish_string(open, s, scratch_);
+    stable_ = false;
+    return scratch_;
   }
 
   // The string at p_ checked as string() checks it, but not kept.
@@ -466,22 +516,23 @@ class Parser {
                !__builtin_add_overflow(v, static_cast<std::uint64_t>(*d - '0'), &v);
       }
       if (fits && !negative) {
-        add(Json(static_cast<Json::number_unsigned_t>(v)));
+        if (next_ != nullptr) {
+          sink_.unsigned_integer(v);
+        }
         return;
       }
       constexpr std::uint64_t kMinMagnitude = std::uint64_t{1} << 63;  // -INT64_MIN
       if (fits && v <= kMinMagnitude) {
         const auto i = v == kMinMagnitude ? INT64_MIN : -static_cast<std::int64_t>(v);
-        add(Json(static_cast<Json::number_integer_t>(i)));
+        if (next_ != nullptr) {
+          sink_.integer(i);
+        }
         return;
       }
     }
-    add(Json(to_double(start, s)));  // checked (finite) even when not kept
-  }
-
-  void add(Json value) {
+    const double d = to_double(start, s);  // checked (finite) even when not kept
     if (next_ != nullptr) {
-      tree_.add(std::move(value));
+      sink_.real(d);
     }
   }
 
@@ -514,15 +565,26 @@ class Parser {
   std::string open_;                      // the closers of the open containers, innermost last
   std::vector<const JsonShape*> shapes_;  // their shapes (null: not kept), innermost last
   const JsonShape* next_;                 // the shape of the value about to be read
-  std::string scratch_;                   // where skip_string() decodes escaped strings
-  JsonTree tree_;
+  std::string scratch_;                   // where escaped strings are decoded
+  bool stable_ = false;                   // whether the last string() views the text
+  Sink& sink_;
 };
 
 }  // namespace
 
 Json parse_json_limited(std::string_view text, const JsonLimits& limits, std::string_view what,
                         const JsonShape* keep) {
-  return Parser(text, limits, what, keep).parse();
+  TreeSink sink;
+  Parser(text, limits, what, keep, sink).parse();
+  return sink.take();
+}
+
+JsonDoc parse_json_doc(std::string_view text, const JsonLimits& limits, std::string_view what,
+                       const JsonShape* keep) {
+  // About one kept value per 40 bytes of a pod's review; the node vector grows past that.
+  JsonDocBuilder sink(std::min<std::size_t>(text.size() / 40 + 16, 4096));
+  Parser(text, limits, what, keep, sink).parse();
+  return sink.take();
 }
 
 }  // namespace sigv4

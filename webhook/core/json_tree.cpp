@@ -10,29 +10,6 @@ namespace {
 // Objects up to this size (nearly all of a pod) look for duplicate keys by scanning.
 constexpr std::size_t kScanLimit = 32;
 
-// dispose() recurses this deep at most (a pod nests about 10 levels); below, nlohmann frees.
-constexpr std::size_t kDisposeDepth = 32;
-
-void dispose_at(Json& value, std::size_t depth) {
-  if (value.is_object()) {
-    auto& map = value.get_ref<Json::object_t&>();
-    if (depth < kDisposeDepth) {
-      for (auto& member : map) {
-        dispose_at(member.second, depth + 1);
-      }
-    }
-    map.clear();  // the members' containers are empty now: nothing for nlohmann to move
-  } else if (value.is_array()) {
-    auto& array = value.get_ref<Json::array_t&>();
-    if (depth < kDisposeDepth) {
-      for (auto& item : array) {
-        dispose_at(item, depth + 1);
-      }
-    }
-    array.clear();
-  }
-}
-
 }  // namespace
 
 void JsonTree::add(Json value) {
@@ -96,11 +73,6 @@ Json JsonTree::close_object() {
   }
   pop(start);
   return out;
-}
-
-void dispose(Json& value) {
-  dispose_at(value, 0);
-  value = nullptr;
 }
 
 void JsonTree::pop(std::size_t start) {

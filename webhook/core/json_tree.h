@@ -48,9 +48,4 @@ class JsonTree {
   Json root_;
 };
 
-// Frees `value`'s tree bottom-up and leaves it empty. nlohmann's destructor, safe for any depth,
-// moves every node of a tree onto a heap stack before freeing it; a parsed review freed this
-// way (recursing no deeper than a pod ever nests, the rest left to nlohmann) costs less.
-void dispose(Json& value);
-
 }  // namespace sigv4

@@ -4,7 +4,6 @@
 
 #include "errors.h"
 #include "json_text.h"
-#include "json_tree.h"
 #include "overrides.h"
 #include "patch.h"
 #include "pod.h"
@@ -29,19 +28,19 @@ std::string warning_for(Reason reason) {
 }
 
 // Warns when an app container already declares the proxy port: both cannot listen on it.
-void port_conflict_warnings(const Json& pod, const Config& settings, Mutation& m) {
-  const Json& list = containers(pod);
+void port_conflict_warnings(const JsonNode& pod, const Config& settings, Mutation& m) {
+  const JsonNode& list = containers(pod);
   if (!list.is_array()) {
     return;
   }
   for (const auto& c : list) {
-    const Json& ports = field(c, "ports");
+    const JsonNode& ports = field(c, "ports");
     if (!ports.is_array()) {
       continue;
     }
     for (const auto& p : ports) {
-      const Json& port = field(p, "containerPort");
-      if (port.is_number_integer() && port.get<int64_t>() == settings.proxy.port) {
+      const JsonNode& port = field(p, "containerPort");
+      if (port.is_number_integer() && port.integer() == settings.proxy.port) {
         m.warnings.push_back("sigv4-injector: container \"" + std::string(string_field(c, "name")) +
                              "\" declares port " + std::to_string(settings.proxy.port) +
                              ", the signing proxy's port; set sigv4-injector.io/proxy-port");
@@ -104,7 +103,7 @@ Mutation mutate_pod(const PodRequest& request, const Config& config, Route route
     }
     return m;
   }
-  const Json& pod = *request.pod;
+  const JsonNode& pod = *request.pod;
   Config settings;
   try {
     settings = apply_overrides(config, field(field(pod, "metadata"), "annotations"));
@@ -123,7 +122,7 @@ Json patch_operations(const Mutation& mutation) {
   return mutation.patch.empty() ? Json::array() : Json::parse(mutation.patch);
 }
 
-ReviewResult review(const Json& admission_review, const Config& config, Route route) {
+ReviewResult review(const JsonNode& admission_review, const Config& config, Route route) {
   ReviewResult result;
   result.request = parse_admission_review(admission_review);
   const AdmissionRequest& req = result.request;
@@ -147,10 +146,8 @@ ReviewResult review(const Json& admission_review, const Config& config, Route ro
 
 ReviewResult review_text(std::string_view body, const Config& config, Route route,
                          const JsonLimits& limits) {
-  Json parsed = parse_json_limited(body, limits, "request body", &admission_review_shape());
-  ReviewResult result = review(parsed, config, route);
-  dispose(parsed);
-  return result;
+  const JsonDoc parsed = parse_json_doc(body, limits, "request body", &admission_review_shape());
+  return review(parsed.root(), config, route);
 }
 
 }  // namespace sigv4

@@ -40,7 +40,7 @@ struct ReviewResult {
 };
 
 // Handles a parsed AdmissionReview. Throws InputError for a malformed review (HTTP 400).
-ReviewResult review(const Json& admission_review, const Config& config, Route route);
+ReviewResult review(const JsonNode& admission_review, const Config& config, Route route);
 
 // The parts of an AdmissionReview the webhook reads (mutator.cpp lists who reads each): a review
 // parsed with this shape gets the same answer as one parsed whole, at a fraction of the cost for

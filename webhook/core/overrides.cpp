@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "errors.h"
@@ -184,12 +185,20 @@ const std::array<Override, 6> kCompat = {{
      }},
 }};
 
-const std::string* string_value(const Json& annotations, const std::string& key) {
-  auto it = annotations.find(key);
-  if (it == annotations.end() || !it->is_string()) {
-    return nullptr;
+// The annotation `key` when its value is a string.
+std::optional<std::string> string_value(const JsonNode& annotations, std::string_view key) {
+  const JsonNode* value = annotations.find(key);
+  if (value == nullptr || !value->is_string()) {
+    return std::nullopt;
   }
-  return it->get_ptr<const std::string*>();
+  return std::string(value->string());
+}
+
+// A value as its JSON text, for messages about values that are not strings.
+std::string text_of(const JsonNode& value) {
+  std::string out;
+  append_json_text(out, value);
+  return out;
 }
 
 void check_resources(const Config& c) {
@@ -206,15 +215,14 @@ void check_resources(const Config& c) {
 
 }  // namespace
 
-Config apply_overrides(const Config& base, const Json& annotations) {
+Config apply_overrides(const Config& base, const JsonNode& annotations) {
   Config c = base;
   if (!annotations.is_object()) {
     return c;
   }
   // Most pods carry neither prefix: one pass over their keys spares building the compat keys.
-  const auto& members = annotations.get_ref<const Json::object_t&>();
-  const bool any = std::any_of(members.begin(), members.end(), [](const auto& member) {
-    const std::string_view key = member.first;
+  const bool any = std::any_of(annotations.begin(), annotations.end(), [](const JsonNode& member) {
+    const std::string_view key = member.key();
     return key.substr(0, kAnnotationPrefix.size()) == kAnnotationPrefix ||
            key.substr(0, kCompatPrefix.size()) == kCompatPrefix;
   });
@@ -224,22 +232,23 @@ Config apply_overrides(const Config& base, const Json& annotations) {
   }
   for (const auto& o : kCompat) {
     std::string key = std::string(kCompatPrefix) + std::string(o.name);
-    if (const auto* v = string_value(annotations, key)) {
+    if (const auto v = string_value(annotations, key)) {
       o.set(c, key, *v);
     }
   }
-  for (const auto& [key, value] : annotations.items()) {
-    if (key.compare(0, kAnnotationPrefix.size(), kAnnotationPrefix) != 0) {
+  for (const JsonNode& value : annotations) {
+    const std::string_view key = value.key();
+    if (key.substr(0, kAnnotationPrefix.size()) != kAnnotationPrefix) {
       continue;
     }
-    std::string_view name = std::string_view(key).substr(kAnnotationPrefix.size());
+    std::string_view name = key.substr(kAnnotationPrefix.size());
     bool known = false;
     for (const auto& o : kOverrides) {
       if (o.name == name) {
         if (!value.is_string()) {
-          bad(key, value.dump(), "annotation values must be strings");
+          bad(std::string(key), text_of(value), "annotation values must be strings");
         }
-        o.set(c, key, value.get_ref<const std::string&>());
+        o.set(c, std::string(key), std::string(value.string()));
         known = true;
         break;
       }
@@ -248,7 +257,7 @@ Config apply_overrides(const Config& base, const Json& annotations) {
       known = known || other == name;
     }
     if (!known) {
-      bad(key, value.is_string() ? value.get<std::string>() : value.dump(),
+      bad(std::string(key), value.is_string() ? std::string(value.string()) : text_of(value),
           "unknown sigv4-injector.io annotation");
     }
   }
@@ -256,12 +265,12 @@ Config apply_overrides(const Config& base, const Json& annotations) {
   return c;
 }
 
-SidecarMode requested_sidecar_mode(const Json& annotations, SidecarMode fallback) {
+SidecarMode requested_sidecar_mode(const JsonNode& annotations, SidecarMode fallback) {
   if (!annotations.is_object()) {
     return fallback;
   }
-  const auto* v = string_value(annotations, std::string(kAnnotationPrefix) + "sidecar-mode");
-  if (v == nullptr) {
+  const auto v = string_value(annotations, std::string(kAnnotationPrefix) + "sidecar-mode");
+  if (!v) {
     return fallback;
   }
   return parse_sidecar_mode(*v).value_or(fallback);

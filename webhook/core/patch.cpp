@@ -36,10 +36,10 @@ void add_text(std::string& out, std::string_view path, std::string_view value) {
 // The annotations to add, as key and value: ours, and the default container when the user has
 // none.
 std::vector<std::pair<std::string_view, std::string_view>> new_annotations(
-    const Json& pod, std::string_view version) {
+    const JsonNode& pod, std::string_view version) {
   std::vector<std::pair<std::string_view, std::string_view>> out = {{kStatusKey, "injected"},
                                                                     {kVersionKey, version}};
-  const Json& list = containers(pod);
+  const JsonNode& list = containers(pod);
   if (annotation(pod, kDefaultContainerKey).empty() && list.is_array() && !list.empty()) {
     std::string_view first = string_field(list.front(), "name");
     if (!first.empty()) {
@@ -49,7 +49,7 @@ std::vector<std::pair<std::string_view, std::string_view>> new_annotations(
   return out;
 }
 
-void add_annotations(const Json& pod, std::string_view version, std::string& out) {
+void add_annotations(const JsonNode& pod, std::string_view version, std::string& out) {
   const auto wanted = new_annotations(pod, version);
   auto append_map = [&] {
     out += '{';
@@ -63,7 +63,7 @@ void add_annotations(const Json& pod, std::string_view version, std::string& out
     }
     out += '}';
   };
-  const Json& metadata = field(pod, "metadata");
+  const JsonNode& metadata = field(pod, "metadata");
   if (!metadata.is_object()) {
     open_add(out, "/metadata");
     out += R"({"annotations":)";
@@ -86,8 +86,8 @@ void add_annotations(const Json& pod, std::string_view version, std::string& out
 
 // Adds the containers `items` (JSON text) to spec.<list>, at the front or the end, creating the
 // array when missing.
-void add_to_list(const Json& spec, const char* list, std::initializer_list<std::string_view> items,
-                 bool at_front, std::string& out) {
+void add_to_list(const JsonNode& spec, const char* list,
+                 std::initializer_list<std::string_view> items, bool at_front, std::string& out) {
   const std::string base = std::string("/spec/") + list;
   if (!field(spec, list).is_array()) {
     open_add(out, base);
@@ -121,34 +121,36 @@ Json add(std::string path, Json value) {
 }
 
 // The index of the sidecar and the list holding it ("containers" or "initContainers").
-bool find_proxy(const Json& pod, const char*& list, std::size_t& index) {
+bool find_proxy(const JsonNode& pod, const char*& list, std::size_t& index) {
   for (const char* name : {"containers", "initContainers"}) {
-    const Json& items = field(field(pod, "spec"), name);
+    const JsonNode& items = field(field(pod, "spec"), name);
     if (!items.is_array()) {
       continue;
     }
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      if (string_field(items[i], "name") == kProxyContainerName) {
+    std::size_t i = 0;
+    for (const JsonNode& item : items) {
+      if (string_field(item, "name") == kProxyContainerName) {
         list = name;
         index = i;
         return true;
       }
+      ++i;
     }
   }
   return false;
 }
 
 // Adds to the container at `base` the entries of `wanted` whose `key` it does not have yet.
-void sync_entries(const Json& container, const std::string& base, const char* array,
+void sync_entries(const JsonNode& container, const std::string& base, const char* array,
                   const char* key, const Json& wanted, Json& ops) {
   if (wanted.empty()) {
     return;
   }
-  const Json& have = field(container, array);
+  const JsonNode& have = field(container, array);
   Json missing = Json::array();
   for (const auto& w : wanted) {
     std::string_view k = string_field(w, key);
-    bool present = have.is_array() && std::any_of(have.begin(), have.end(), [&](const Json& h) {
+    bool present = have.is_array() && std::any_of(have.begin(), have.end(), [&](const JsonNode& h) {
                      return string_field(h, key) == k;
                    });
     if (!present) {
@@ -184,7 +186,7 @@ std::string escape_json_pointer(std::string_view token) {
   return out;
 }
 
-std::string injection_patch(const Json& pod, const Config& settings, std::string_view version) {
+std::string injection_patch(const JsonNode& pod, const Config& settings, std::string_view version) {
   // Written as text: the containers are the cached text of their settings (spec.cpp), so a
   // review neither copies nor serialises them.
   std::string out;
@@ -195,11 +197,10 @@ std::string injection_patch(const Json& pod, const Config& settings, std::string
   std::string proxy;
   proxy.reserve(1024);
   append_proxy_container(proxy, settings, pod);
-  static const Json kEmptySpec = Json::object();
-  const Json* spec = &field(pod, "spec");
+  const JsonNode* spec = &field(pod, "spec");
   if (!spec->is_object()) {
     add_text(out, "/spec", "{}");
-    spec = &kEmptySpec;
+    spec = &null_node();  // the spec added is empty: every list is missing from it
   }
   if (settings.sidecar_mode == SidecarMode::kNative) {
     // Native: capture and proxy first, so user init containers are signed too.
@@ -213,7 +214,7 @@ std::string injection_patch(const Json& pod, const Config& settings, std::string
   return out;
 }
 
-Json credential_sync_patch(const Json& pod) {
+Json credential_sync_patch(const JsonNode& pod) {
   Json ops = Json::array();
   const char* list = nullptr;
   std::size_t index = 0;
@@ -221,7 +222,8 @@ Json credential_sync_patch(const Json& pod) {
     return ops;
   }
   Json sources = credential_sources(pod);
-  const Json& container = field(pod, "spec")[list][index];
+  const JsonNode& container =
+      *std::next(field(field(pod, "spec"), list).begin(), static_cast<std::ptrdiff_t>(index));
   std::string base = std::string("/spec/") + list + "/" + std::to_string(index);
   sync_entries(container, base, "env", "name", sources["env"], ops);
   sync_entries(container, base, "volumeMounts", "mountPath", sources["volumeMounts"], ops);

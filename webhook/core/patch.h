@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "json.h"
+#include "json_doc.h"
 
 namespace sigv4 {
 
@@ -15,11 +16,11 @@ std::string escape_json_pointer(std::string_view token);
 // annotations into `pod`, creating missing arrays and maps first, as compact JSON text (what
 // the webhook sends). Never removes or reorders anything of the user's. `version` goes into the
 // `sigv4-injector.io/version` annotation.
-std::string injection_patch(const Json& pod, const Config& settings, std::string_view version);
+std::string injection_patch(const JsonNode& pod, const Config& settings, std::string_view version);
 
 // For an already-injected pod: `add` operations copying AWS credential env and token mounts
 // that appeared on the app container since injection (another webhook ran after us) into the
 // sidecar. Empty when there is nothing to copy, so re-invocation is idempotent.
-Json credential_sync_patch(const Json& pod);
+Json credential_sync_patch(const JsonNode& pod);
 
 }  // namespace sigv4

@@ -8,9 +8,9 @@ const Json& null_json() {
   return kNull;
 }
 
-const Json& array_field(const Json& obj, std::string_view key) {
-  const Json& value = field(obj, key);
-  return value.is_array() ? value : null_json();
+const JsonNode& array_field(const JsonNode& obj, std::string_view key) {
+  const JsonNode& value = field(obj, key);
+  return value.is_array() ? value : null_node();
 }
 
 }  // namespace
@@ -23,23 +23,34 @@ const Json& field(const Json& obj, std::string_view key) {
   return it == obj.end() ? null_json() : *it;
 }
 
+const JsonNode& field(const JsonNode& obj, std::string_view key) {
+  const JsonNode* value = obj.find(key);
+  return value != nullptr ? *value : null_node();
+}
+
 std::string_view string_field(const Json& obj, std::string_view key) {
   const Json& value = field(obj, key);
   return value.is_string() ? std::string_view(value.get_ref<const std::string&>())
                            : std::string_view();
 }
 
-std::string_view annotation(const Json& pod, std::string_view key) {
+std::string_view string_field(const JsonNode& obj, std::string_view key) {
+  return field(obj, key).string();
+}
+
+std::string_view annotation(const JsonNode& pod, std::string_view key) {
   return string_field(field(field(pod, "metadata"), "annotations"), key);
 }
 
-std::string_view label(const Json& pod, std::string_view key) {
+std::string_view label(const JsonNode& pod, std::string_view key) {
   return string_field(field(field(pod, "metadata"), "labels"), key);
 }
 
-const Json& containers(const Json& pod) { return array_field(field(pod, "spec"), "containers"); }
+const JsonNode& containers(const JsonNode& pod) {
+  return array_field(field(pod, "spec"), "containers");
+}
 
-const Json& init_containers(const Json& pod) {
+const JsonNode& init_containers(const JsonNode& pod) {
   return array_field(field(pod, "spec"), "initContainers");
 }
 

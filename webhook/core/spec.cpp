@@ -51,8 +51,8 @@ bool path_within(std::string_view path, std::string_view dir) {
 }
 
 // The first app container carrying any credential env (not our own sidecar).
-const Json* credential_container(const Json& pod) {
-  const Json& list = containers(pod);
+const JsonNode* credential_container(const JsonNode& pod) {
+  const JsonNode& list = containers(pod);
   if (!list.is_array()) {
     return nullptr;
   }
@@ -60,8 +60,8 @@ const Json* credential_container(const Json& pod) {
     if (string_field(c, "name") == kProxyContainerName) {
       continue;
     }
-    const Json& env = field(c, "env");
-    if (env.is_array() && std::any_of(env.begin(), env.end(), [](const Json& e) {
+    const JsonNode& env = field(c, "env");
+    if (env.is_array() && std::any_of(env.begin(), env.end(), [](const JsonNode& e) {
           return is_credential_env(string_field(e, "name"));
         })) {
       return &c;
@@ -73,13 +73,13 @@ const Json* credential_container(const Json& pod) {
 // The credential env entries and token mounts to give the sidecar, in the pod's order, as
 // pointers into the pod (copied only into the text or tree that carries them).
 struct Credentials {
-  std::vector<const Json*> env;
-  std::vector<const Json*> mounts;
+  std::vector<const JsonNode*> env;
+  std::vector<const JsonNode*> mounts;
 };
 
-Credentials find_credentials(const Json& pod) {
+Credentials find_credentials(const JsonNode& pod) {
   Credentials out;
-  const Json* source = credential_container(pod);
+  const JsonNode* source = credential_container(pod);
   if (source == nullptr) {
     return out;
   }
@@ -94,7 +94,7 @@ Credentials find_credentials(const Json& pod) {
       token_files.push_back(string_field(e, "value"));
     }
   }
-  const Json& source_mounts = field(*source, "volumeMounts");
+  const JsonNode& source_mounts = field(*source, "volumeMounts");
   if (source_mounts.is_array()) {
     for (const auto& m : source_mounts) {
       std::string_view dir = string_field(m, "mountPath");
@@ -109,15 +109,15 @@ Credentials find_credentials(const Json& pod) {
 
 }  // namespace
 
-Json credential_sources(const Json& pod) {
+Json credential_sources(const JsonNode& pod) {
   Credentials found = find_credentials(pod);
   Json env = Json::array();
-  for (const Json* e : found.env) {
-    env.push_back(*e);
+  for (const JsonNode* e : found.env) {
+    env.push_back(to_json(*e));
   }
   Json mounts = Json::array();
-  for (const Json* m : found.mounts) {
-    mounts.push_back(*m);
+  for (const JsonNode* m : found.mounts) {
+    mounts.push_back(to_json(*m));
   }
   // Member by member: an initializer list would rebuild both arrays as pairs first.
   Json out(Json::value_t::object);
@@ -275,11 +275,11 @@ const Templates& templates(const Config& s) {
 
 const std::string& init_container_text(const Config& s) { return templates(s).init; }
 
-void append_proxy_container(std::string& out, const Config& s, const Json& pod) {
+void append_proxy_container(std::string& out, const Config& s, const JsonNode& pod) {
   const ProxyText& text = templates(s).proxy;
   const Credentials found = find_credentials(pod);
   out += text.head;
-  for (const Json* e : found.env) {
+  for (const JsonNode* e : found.env) {
     out += ',';
     append_json_text(out, *e);
   }
@@ -299,7 +299,7 @@ void append_proxy_container(std::string& out, const Config& s, const Json& pod) 
 
 Json init_container(const Config& s) { return Json::parse(init_container_text(s)); }
 
-Json proxy_container(const Config& s, const Json& pod) {
+Json proxy_container(const Config& s, const JsonNode& pod) {
   std::string text;
   append_proxy_container(text, s, pod);
   return Json::parse(text);

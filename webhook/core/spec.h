@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "json.h"
+#include "json_doc.h"
 
 namespace sigv4 {
 
@@ -23,15 +24,15 @@ const std::string& init_container_text(const Config& settings);
 // Appends the `sigv4proxy` container as compact JSON text: args, port, env, hardened
 // securityContext, resources, plus the AWS credential env and token mounts found on the pod's
 // app containers. In native mode it carries `restartPolicy: Always` and a tcpSocket startupProbe.
-void append_proxy_container(std::string& out, const Config& settings, const Json& pod);
+void append_proxy_container(std::string& out, const Config& settings, const JsonNode& pod);
 
 // The same two containers as trees (for tests and tools), parsed from that text.
 Json init_container(const Config& settings);
-Json proxy_container(const Config& settings, const Json& pod);
+Json proxy_container(const Config& settings, const JsonNode& pod);
 
 // The AWS credential env entries (IRSA / Pod Identity) and token volumeMounts carried by the
 // first app container that has any, as {"env": [...], "volumeMounts": [...]}.
-Json credential_sources(const Json& pod);
+Json credential_sources(const JsonNode& pod);
 
 // The proxy's command-line arguments for these settings.
 Json proxy_args(const Config& settings);
