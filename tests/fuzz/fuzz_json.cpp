@@ -1,7 +1,9 @@
 // libFuzzer target: the webhook's own JSON parser (parse_json_limited), differential against
 // nlohmann's. Invariants: only InputError escapes; it accepts exactly what nlohmann accepts,
 // except input nested past its depth limit; and what both accept gives the same tree, key order,
-// duplicate-key rule and number types included (compared through dump()).
+// duplicate-key rule and number types included (compared through dump()). The same parser into
+// a JsonDoc (parse_json_doc, what reviews are read through) fails with the same error, and its
+// document reads back as the same tree and writes the same compact text.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +14,8 @@
 
 #include "core/admission.h"
 #include "core/errors.h"
+#include "core/json_doc.h"
+#include "core/json_text.h"
 #include "fuzz_util.h"
 
 namespace {
@@ -32,16 +36,42 @@ std::size_t depth_of(const Json& value) {
   return 0;
 }
 
-std::optional<Json> ours_of(std::string_view text, std::string& error) {
+sigv4::JsonLimits limits_for(std::string_view text) {
   sigv4::JsonLimits limits;
   limits.max_depth = kDepth;
   limits.max_string_bytes = text.size() + 1;
+  return limits;
+}
+
+// The JsonDoc parse of `text` agrees with the tree parse (`tree`, or `error` when it failed).
+void check_doc(std::string_view text, const std::optional<Json>& tree, const std::string& error) {
+  std::optional<sigv4::JsonDoc> doc;
+  std::string doc_error;
   try {
-    return sigv4::parse_json_limited(text, limits, "fuzz");
+    doc = sigv4::parse_json_doc(text, limits_for(text), "fuzz");
+  } catch (const sigv4::InputError& e) {
+    doc_error = e.what();
+  }
+  check(doc.has_value() == tree.has_value() && doc_error == error,
+        "parse_json_doc fails exactly as parse_json_limited does");
+  if (doc && tree) {
+    check(sigv4::to_json(doc->root()).dump() == tree->dump(), "the JsonDoc reads as the tree");
+    std::string text_of_doc;
+    sigv4::append_json_text(text_of_doc, doc->root());
+    check(text_of_doc == sigv4::to_json_text(*tree), "the JsonDoc writes the tree's text");
+  }
+}
+
+std::optional<Json> ours_of(std::string_view text, std::string& error) {
+  error.clear();
+  std::optional<Json> tree;
+  try {
+    tree = sigv4::parse_json_limited(text, limits_for(text), "fuzz");
   } catch (const sigv4::InputError& e) {
     error = e.what();
-    return std::nullopt;
   }
+  check_doc(text, tree, error);
+  return tree;
 }
 
 }  // namespace
