@@ -56,6 +56,34 @@ std::string review_error(const std::string& body) {
 
 }  // namespace
 
+TEST_CASE("PieceText's base64 equals the base64 of its text", "[admission]") {
+  // Pieces of every length modulo 3 (0 to 7 bytes, and a long one), at every phase of a 3-byte
+  // group, next to each other and between plain text of every length.
+  const Base64Piece long_piece = make_base64_piece(std::string(1000, 'L') + "\xff\x01");
+  for (std::size_t lead = 0; lead < 4; ++lead) {
+    for (std::size_t size = 0; size < 8; ++size) {
+      for (std::size_t gap = 0; gap < 4; ++gap) {
+        const Base64Piece piece =
+            make_base64_piece(std::string(size, static_cast<char>('a' + size)));
+        PieceText t;
+        t.text.append(lead, '[');
+        t.append(piece);
+        t.text.append(gap, ',');
+        t.append(long_piece);
+        t.append(piece);
+        PieceText outer;
+        outer.text += "{\"x\":";
+        outer.append(t);
+        outer.text.append(gap, '}');
+        INFO("lead " << lead << " size " << size << " gap " << gap);
+        CHECK(t.base64() == base64_encode(t.text));
+        CHECK(outer.base64() == base64_encode(outer.text));
+      }
+    }
+  }
+  CHECK(PieceText().base64().empty());
+}
+
 TEST_CASE("base64 matches RFC 4648 vectors", "[admission]") {
   CHECK(base64_encode("") == "");
   CHECK(base64_encode("f") == "Zg==");

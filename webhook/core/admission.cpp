@@ -109,7 +109,11 @@ std::string admission_response(const AdmissionRequest& request, const AdmissionA
   out += answer.allowed ? R"(,"allowed":true)" : R"(,"allowed":false)";
   if (!answer.patch.empty()) {
     out += R"(,"patchType":"JSONPatch","patch":")";
-    append_base64(out, answer.patch);
+    if (answer.patch_base64.empty()) {
+      append_base64(out, answer.patch);
+    } else {
+      out += answer.patch_base64;
+    }
     out += '"';
   }
   if (!answer.allowed) {
@@ -188,6 +192,49 @@ void append_base64(std::string& out, std::string_view data) {
 std::string base64_encode(std::string_view data) {
   std::string out;
   append_base64(out, data);
+  return out;
+}
+
+Base64Piece make_base64_piece(std::string text) {
+  Base64Piece piece{std::move(text), {}};
+  const std::string_view t = piece.text;
+  for (std::size_t k = 0; k < 3 && k <= t.size(); ++k) {
+    piece.encoded[k] = base64_encode(t.substr(k, (t.size() - k) / 3 * 3));
+  }
+  return piece;
+}
+
+void PieceText::append(const Base64Piece& piece) {
+  spans_.push_back({text.size(), &piece});
+  text += piece.text;
+}
+
+void PieceText::append(const PieceText& other) {
+  const std::size_t shift = text.size();
+  for (const Span& span : other.spans_) {
+    spans_.push_back({span.offset + shift, span.piece});
+  }
+  text += other.text;
+}
+
+std::string PieceText::base64() const {
+  std::string out;
+  out.reserve((text.size() + 2) / 3 * 4);
+  const std::string_view t = text;
+  std::size_t done = 0;  // bytes of `text` encoded so far, a multiple of 3
+  for (const Span& span : spans_) {
+    // Encode up to the first group boundary inside the piece, then copy the piece's encoding
+    // from that boundary on; the bytes after its last whole group are encoded with what follows.
+    const std::size_t k = (3 - span.offset % 3) % 3;
+    if (span.offset < done || k > span.piece->text.size()) {
+      continue;  // a piece too short to reach a boundary: encoded as plain text
+    }
+    append_base64(out, t.substr(done, span.offset + k - done));
+    const std::string& cached = span.piece->encoded[k];
+    out += cached;
+    done = span.offset + k + cached.size() / 4 * 3;
+  }
+  append_base64(out, t.substr(done));
   return out;
 }
 

@@ -113,7 +113,7 @@ Mutation mutate_pod(const PodRequest& request, const Config& config, Route route
     m.denial = "sigv4-injector: annotation " + e.annotation() + ": " + e.detail();
     return m;
   }
-  m.patch = injection_patch(pod, settings, injector_version());
+  m.patch = injection_patch(pod, settings, injector_version(), &m.patch_base64);
   port_conflict_warnings(pod, settings, m);
   return m;
 }
@@ -132,6 +132,7 @@ ReviewResult review(const JsonNode& admission_review, const Config& config, Rout
   AdmissionAnswer answer;
   answer.allowed = !result.mutation.denial.has_value();
   answer.patch = std::move(result.mutation.patch);
+  answer.patch_base64 = std::move(result.mutation.patch_base64);
   answer.warnings = std::move(result.mutation.warnings);
   if (result.mutation.denial) {
     answer.code = 400;
@@ -139,6 +140,7 @@ ReviewResult review(const JsonNode& admission_review, const Config& config, Rout
   }
   result.response = admission_response(req, answer);
   result.mutation.patch = std::move(answer.patch);
+  result.mutation.patch_base64 = std::move(answer.patch_base64);
   result.mutation.warnings = std::move(answer.warnings);
   result.request.object = nullptr;
   return result;

@@ -21,6 +21,7 @@ std::string_view injector_version();
 struct Mutation {
   Decision decision;
   std::string patch;
+  std::string patch_base64;  // the patch's base64 when the builder had it cached (else empty)
   std::vector<std::string> warnings;
   std::optional<std::string> denial;
 };

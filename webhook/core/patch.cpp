@@ -27,10 +27,10 @@ void open_add(std::string& out, std::string_view path) {
   out += R"(,"value":)";
 }
 
-void add_text(std::string& out, std::string_view path, std::string_view value) {
-  open_add(out, path);
-  out += value;
-  out += '}';
+void add_text(PieceText& out, std::string_view path, const PieceText& value) {
+  open_add(out.text, path);
+  out.append(value);
+  out.text += '}';
 }
 
 // The annotations to add, as key and value: ours, and the default container when the user has
@@ -87,25 +87,25 @@ void add_annotations(const JsonNode& pod, std::string_view version, std::string&
 // Adds the containers `items` (JSON text) to spec.<list>, at the front or the end, creating the
 // array when missing.
 void add_to_list(const JsonNode& spec, const char* list,
-                 std::initializer_list<std::string_view> items, bool at_front, std::string& out) {
+                 std::initializer_list<const PieceText*> items, bool at_front, PieceText& out) {
   const std::string base = std::string("/spec/") + list;
   if (!field(spec, list).is_array()) {
-    open_add(out, base);
-    out += '[';
+    open_add(out.text, base);
+    out.text += '[';
     bool first = true;
-    for (std::string_view item : items) {
+    for (const PieceText* item : items) {
       if (!first) {
-        out += ',';
+        out.text += ',';
       }
       first = false;
-      out += item;
+      out.append(*item);
     }
-    out += "]}";
+    out.text += "]}";
     return;
   }
   std::size_t index = 0;
-  for (std::string_view item : items) {
-    add_text(out, at_front ? base + "/" + std::to_string(index++) : base + "/-", item);
+  for (const PieceText* item : items) {
+    add_text(out, at_front ? base + "/" + std::to_string(index++) : base + "/-", *item);
   }
 }
 
@@ -186,32 +186,38 @@ std::string escape_json_pointer(std::string_view token) {
   return out;
 }
 
-std::string injection_patch(const JsonNode& pod, const Config& settings, std::string_view version) {
+std::string injection_patch(const JsonNode& pod, const Config& settings, std::string_view version,
+                            std::string* base64) {
   // Written as text: the containers are the cached text of their settings (spec.cpp), so a
-  // review neither copies nor serialises them.
-  std::string out;
-  out.reserve(4096);
-  out += '[';
-  add_annotations(pod, version, out);
-  const std::string& init = init_container_text(settings);
-  std::string proxy;
-  proxy.reserve(1024);
+  // review neither copies nor serialises them, and their base64 is cached with them.
+  PieceText out;
+  out.text.reserve(4096);
+  out.text += '[';
+  add_annotations(pod, version, out.text);
+  PieceText init;
+  init.append(init_container_piece(settings));
+  PieceText proxy;
+  proxy.text.reserve(1024);
   append_proxy_container(proxy, settings, pod);
   const JsonNode* spec = &field(pod, "spec");
   if (!spec->is_object()) {
-    add_text(out, "/spec", "{}");
+    open_add(out.text, "/spec");
+    out.text += "{}}";
     spec = &null_node();  // the spec added is empty: every list is missing from it
   }
   if (settings.sidecar_mode == SidecarMode::kNative) {
     // Native: capture and proxy first, so user init containers are signed too.
-    add_to_list(*spec, "initContainers", {init, proxy}, true, out);
+    add_to_list(*spec, "initContainers", {&init, &proxy}, true, out);
   } else {
     // Legacy: capture last among init containers (theirs run uncaptured), proxy after the app.
-    add_to_list(*spec, "initContainers", {init}, false, out);
-    add_to_list(*spec, "containers", {proxy}, false, out);
+    add_to_list(*spec, "initContainers", {&init}, false, out);
+    add_to_list(*spec, "containers", {&proxy}, false, out);
   }
-  out += ']';
-  return out;
+  out.text += ']';
+  if (base64 != nullptr) {
+    *base64 = out.base64();
+  }
+  return std::move(out.text);
 }
 
 Json credential_sync_patch(const JsonNode& pod) {

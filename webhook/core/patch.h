@@ -16,7 +16,10 @@ std::string escape_json_pointer(std::string_view token);
 // annotations into `pod`, creating missing arrays and maps first, as compact JSON text (what
 // the webhook sends). Never removes or reorders anything of the user's. `version` goes into the
 // `sigv4-injector.io/version` annotation.
-std::string injection_patch(const JsonNode& pod, const Config& settings, std::string_view version);
+// When `base64` is given, it receives the patch's base64, mostly copied from the containers'
+// cached encodings.
+std::string injection_patch(const JsonNode& pod, const Config& settings, std::string_view version,
+                            std::string* base64 = nullptr);
 
 // For an already-injected pod: `add` operations copying AWS credential env and token mounts
 // that appeared on the app container since injection (another webhook ran after us) into the

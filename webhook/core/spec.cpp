@@ -215,14 +215,16 @@ Json build_proxy_container(const Config& s) {
 // it and runs to the end of securityContext, `tail` holds the native-mode fields and the closing
 // brace. volumeMounts, when there are any, goes between `middle` and `tail`.
 struct ProxyText {
-  std::string head;
-  std::string middle;
-  std::string tail;
+  Base64Piece head;
+  Base64Piece middle;
+  Base64Piece tail;
 };
 
 ProxyText split_proxy_text(const Json& proxy) {
-  ProxyText out;
-  std::string* piece = &out.head;
+  std::string head;
+  std::string middle;
+  std::string tail;
+  std::string* piece = &head;
   *piece += '{';
   bool first = true;
   for (const auto& [key, value] : proxy.items()) {
@@ -236,17 +238,18 @@ ProxyText split_proxy_text(const Json& proxy) {
       std::string env = to_json_text(value);
       env.pop_back();  // the array's `]`, written at the start of `middle`
       *piece += env;
-      piece = &out.middle;
+      piece = &middle;
       *piece += ']';
     } else {
       append_json_text(*piece, value);
     }
     if (key == "securityContext") {
-      piece = &out.tail;
+      piece = &tail;
     }
   }
   *piece += '}';
-  return out;
+  return {make_base64_piece(std::move(head)), make_base64_piece(std::move(middle)),
+          make_base64_piece(std::move(tail))};
 }
 
 // The two containers for one set of settings, which every pod reviewed with them shares, as
@@ -257,7 +260,7 @@ ProxyText split_proxy_text(const Json& proxy) {
 // field added later can never be served a stale container.
 struct Templates {
   Config settings;
-  std::string init;
+  Base64Piece init;
   ProxyText proxy;
 };
 
@@ -265,7 +268,7 @@ const Templates& templates(const Config& s) {
   thread_local std::optional<Templates> memo;
   if (!memo || !(memo->settings == s)) {
     memo.reset();  // a throw below leaves no half-built entry
-    memo.emplace(Templates{s, to_json_text(build_init_container(s)),
+    memo.emplace(Templates{s, make_base64_piece(to_json_text(build_init_container(s))),
                            split_proxy_text(build_proxy_container(s))});
   }
   return *memo;
@@ -273,36 +276,38 @@ const Templates& templates(const Config& s) {
 
 }  // namespace
 
-const std::string& init_container_text(const Config& s) { return templates(s).init; }
+const std::string& init_container_text(const Config& s) { return templates(s).init.text; }
 
-void append_proxy_container(std::string& out, const Config& s, const JsonNode& pod) {
-  const ProxyText& text = templates(s).proxy;
+const Base64Piece& init_container_piece(const Config& s) { return templates(s).init; }
+
+void append_proxy_container(PieceText& out, const Config& s, const JsonNode& pod) {
+  const ProxyText& pieces = templates(s).proxy;
   const Credentials found = find_credentials(pod);
-  out += text.head;
+  out.append(pieces.head);
   for (const JsonNode* e : found.env) {
-    out += ',';
-    append_json_text(out, *e);
+    out.text += ',';
+    append_json_text(out.text, *e);
   }
-  out += text.middle;
+  out.append(pieces.middle);
   if (!found.mounts.empty()) {
-    out += R"(,"volumeMounts":[)";
+    out.text += R"(,"volumeMounts":[)";
     for (std::size_t i = 0; i < found.mounts.size(); ++i) {
       if (i != 0) {
-        out += ',';
+        out.text += ',';
       }
-      append_json_text(out, *found.mounts[i]);
+      append_json_text(out.text, *found.mounts[i]);
     }
-    out += ']';
+    out.text += ']';
   }
-  out += text.tail;
+  out.append(pieces.tail);
 }
 
 Json init_container(const Config& s) { return Json::parse(init_container_text(s)); }
 
 Json proxy_container(const Config& s, const JsonNode& pod) {
-  std::string text;
-  append_proxy_container(text, s, pod);
-  return Json::parse(text);
+  PieceText out;
+  append_proxy_container(out, s, pod);
+  return Json::parse(out.text);
 }
 
 }  // namespace sigv4

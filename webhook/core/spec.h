@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "admission.h"
 #include "config.h"
 #include "json.h"
 #include "json_doc.h"
@@ -20,11 +21,14 @@ std::string iptables_script(const Config& settings);
 // The `iptables-init` container for these settings as compact JSON text, built once per
 // settings (per thread) and shared by every pod reviewed with them.
 const std::string& init_container_text(const Config& settings);
+// The same text with its base64 precomputed (what the patch is built from).
+const Base64Piece& init_container_piece(const Config& settings);
 
 // Appends the `sigv4proxy` container as compact JSON text: args, port, env, hardened
 // securityContext, resources, plus the AWS credential env and token mounts found on the pod's
 // app containers. In native mode it carries `restartPolicy: Always` and a tcpSocket startupProbe.
-void append_proxy_container(std::string& out, const Config& settings, const JsonNode& pod);
+// Its fixed parts come from cached Base64Pieces.
+void append_proxy_container(PieceText& out, const Config& settings, const JsonNode& pod);
 
 // The same two containers as trees (for tests and tools), parsed from that text.
 Json init_container(const Config& settings);
