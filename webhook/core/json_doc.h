@@ -19,7 +19,9 @@ namespace sigv4 {
 // heap, then each freed), which was most of a review's cost.
 //
 // Objects follow nlohmann's rule for duplicate keys (first position, last value) in lookups,
-// iteration and text, so a review reads the same through either.
+// iteration and text, so a review reads the same through either. Nodes are used by reference
+// (`const JsonNode&`): a container's members are the nodes after it in its document, so a copy
+// of a node would not carry them.
 class JsonNode {
  public:
   enum class Type : std::uint8_t {
