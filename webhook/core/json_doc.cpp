@@ -141,34 +141,20 @@ Json to_json(const JsonNode& value) {
 
 void append_json_text(std::string& out, const JsonNode& value) {
   switch (value.type()) {
-    case JsonNode::Type::kObject: {
-      out += '{';
-      bool first = true;
-      for (const JsonNode& member : value) {
-        if (!first) {
-          out += ',';
-        }
-        first = false;
-        append_json_string(out, member.key());
-        out += ':';
-        append_json_text(out, member);
-      }
-      out += '}';
+    case JsonNode::Type::kObject:
+      append_joined(
+          out, '{', value,
+          [&out](const JsonNode& member) {
+            append_json_string(out, member.key());
+            out += ':';
+            append_json_text(out, member);
+          },
+          '}');
       return;
-    }
-    case JsonNode::Type::kArray: {
-      out += '[';
-      bool first = true;
-      for (const JsonNode& item : value) {
-        if (!first) {
-          out += ',';
-        }
-        first = false;
-        append_json_text(out, item);
-      }
-      out += ']';
+    case JsonNode::Type::kArray:
+      append_joined(
+          out, '[', value, [&out](const JsonNode& item) { append_json_text(out, item); }, ']');
       return;
-    }
     case JsonNode::Type::kString:
       append_json_string(out, value.string());
       return;

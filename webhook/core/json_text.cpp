@@ -61,34 +61,20 @@ void append_json_string(std::string& out, std::string_view s) {
 
 void append_json_text(std::string& out, const Json& value) {
   switch (value.type()) {
-    case Json::value_t::object: {
-      out += '{';
-      bool first = true;
-      for (const auto& [key, member] : value.items()) {
-        if (!first) {
-          out += ',';
-        }
-        first = false;
-        append_json_string(out, key);
-        out += ':';
-        append_json_text(out, member);
-      }
-      out += '}';
+    case Json::value_t::object:
+      append_joined(
+          out, '{', value.get_ref<const Json::object_t&>(),
+          [&out](const auto& member) {
+            append_json_string(out, member.first);
+            out += ':';
+            append_json_text(out, member.second);
+          },
+          '}');
       return;
-    }
-    case Json::value_t::array: {
-      out += '[';
-      bool first = true;
-      for (const auto& element : value) {
-        if (!first) {
-          out += ',';
-        }
-        first = false;
-        append_json_text(out, element);
-      }
-      out += ']';
+    case Json::value_t::array:
+      append_joined(
+          out, '[', value, [&out](const Json& item) { append_json_text(out, item); }, ']');
       return;
-    }
     case Json::value_t::string:
       append_json_string(out, value.get_ref<const std::string&>());
       return;

@@ -19,4 +19,20 @@ void append_json_text(std::string& out, const Json& value);
 // Appends `s` as a JSON string, as append_json_text would write it.
 void append_json_string(std::string& out, std::string_view s);
 
+// Appends `open`, then each of `items` written by `write` with a comma between them, then
+// `close`: every JSON array and object this project writes as text.
+template <class Items, class Write>
+void append_joined(std::string& out, char open, const Items& items, Write write, char close) {
+  out += open;
+  bool first = true;
+  for (const auto& item : items) {
+    if (!first) {
+      out += ',';
+    }
+    first = false;
+    write(item);
+  }
+  out += close;
+}
+
 }  // namespace sigv4

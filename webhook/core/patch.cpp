@@ -52,16 +52,14 @@ std::vector<std::pair<std::string_view, std::string_view>> new_annotations(
 void add_annotations(const JsonNode& pod, std::string_view version, std::string& out) {
   const auto wanted = new_annotations(pod, version);
   auto append_map = [&] {
-    out += '{';
-    for (std::size_t i = 0; i < wanted.size(); ++i) {
-      if (i != 0) {
-        out += ',';
-      }
-      append_json_string(out, wanted[i].first);
-      out += ':';
-      append_json_string(out, wanted[i].second);
-    }
-    out += '}';
+    append_joined(
+        out, '{', wanted,
+        [&out](const auto& entry) {
+          append_json_string(out, entry.first);
+          out += ':';
+          append_json_string(out, entry.second);
+        },
+        '}');
   };
   const JsonNode& metadata = field(pod, "metadata");
   if (!metadata.is_object()) {
@@ -91,16 +89,9 @@ void add_to_list(const JsonNode& spec, const char* list,
   const std::string base = std::string("/spec/") + list;
   if (!field(spec, list).is_array()) {
     open_add(out.text, base);
-    out.text += '[';
-    bool first = true;
-    for (const PieceText* item : items) {
-      if (!first) {
-        out.text += ',';
-      }
-      first = false;
-      out.append(*item);
-    }
-    out.text += "]}";
+    append_joined(
+        out.text, '[', items, [&out](const PieceText* item) { out.append(*item); }, ']');
+    out.text += '}';
     return;
   }
   std::size_t index = 0;

@@ -290,14 +290,10 @@ void append_proxy_container(PieceText& out, const Config& s, const JsonNode& pod
   }
   out.append(pieces.middle);
   if (!found.mounts.empty()) {
-    out.text += R"(,"volumeMounts":[)";
-    for (std::size_t i = 0; i < found.mounts.size(); ++i) {
-      if (i != 0) {
-        out.text += ',';
-      }
-      append_json_text(out.text, *found.mounts[i]);
-    }
-    out.text += ']';
+    out.text += R"(,"volumeMounts":)";
+    append_joined(
+        out.text, '[', found.mounts,
+        [&out](const JsonNode* mount) { append_json_text(out.text, *mount); }, ']');
   }
   out.append(pieces.tail);
 }
