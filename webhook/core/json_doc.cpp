@@ -5,15 +5,9 @@
 #include <unordered_map>
 
 #include "json_text.h"
+#include "json_tree.h"
 
 namespace sigv4 {
-namespace {
-
-// Objects up to this many members (nearly all of a pod) look for duplicate keys by scanning.
-constexpr std::uint32_t kScanLimit = 32;
-
-}  // namespace
-
 const char* JsonNode::type_name() const {
   switch (type_) {
     case Type::kNull:
@@ -249,7 +243,7 @@ void JsonDocBuilder::close_object() {
     first->alias_ = static_cast<std::uint32_t>(later - first);
     later->hidden_ = true;
   };
-  if (object->count_ <= kScanLimit) {
+  if (object->count_ <= kDuplicateScanLimit) {
     JsonNode* child = object + 1;
     for (std::uint32_t i = 0; i < object->count_; ++i, child += child->span_) {
       JsonNode* same = nullptr;

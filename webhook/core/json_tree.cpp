@@ -5,12 +5,6 @@
 #include <unordered_map>
 
 namespace sigv4 {
-namespace {
-
-// Objects up to this size (nearly all of a pod) look for duplicate keys by scanning.
-constexpr std::size_t kScanLimit = 32;
-
-}  // namespace
 
 void JsonTree::add(Json value) {
   if (frames_.empty()) {
@@ -46,7 +40,7 @@ Json JsonTree::close_object() {
   map.reserve(count);
   // The index views the keys already stored in `map`, which the reserve above keeps in place.
   std::unordered_map<std::string_view, std::size_t> index;
-  const bool indexed = count > kScanLimit;
+  const bool indexed = count > kDuplicateScanLimit;
   if (indexed) {
     index.reserve(count);
   }

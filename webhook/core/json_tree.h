@@ -15,6 +15,11 @@ namespace sigv4 {
 // container closes, which then gets its exact size at once. Duplicate keys keep nlohmann's rule:
 // first position, last value; large objects find them through a hash index, so an object of
 // 300,000 keys is not 10^10 comparisons.
+// Objects up to this many members (nearly all of a pod) look for duplicate keys by scanning the
+// members before; larger ones through a hash index. JsonTree and JsonDocBuilder both resolve
+// duplicates this way (first position, last value), each on its own storage.
+inline constexpr std::size_t kDuplicateScanLimit = 32;
+
 class JsonTree {
  public:
   // Room for the members pending along a pod's deepest path, so the stacks do not grow (moving
