@@ -109,6 +109,27 @@ void read_resources(const YAML::Node& node, const std::string& path, Resources& 
              }}});
 }
 
+// caBundle: {configMap: NAME} or {secret: NAME}, with an optional key (default ca.crt).
+void read_ca_bundle(const YAML::Node& node, const std::string& path, CaBundle& out) {
+  out = CaBundle{};
+  auto source = [&out](CaBundle::Kind kind) {
+    return [&out, kind](const YAML::Node& n, const std::string& p) {
+      if (out.kind != CaBundle::Kind::kNone) {
+        throw InputError(p, "give either configMap or secret, not both");
+      }
+      out.kind = kind;
+      out.name = scalar(n, p);
+    };
+  };
+  read_map(node, path,
+           {{"configMap", source(CaBundle::Kind::kConfigMap)},
+            {"secret", source(CaBundle::Kind::kSecret)},
+            {"key", [&out](const YAML::Node& n, const std::string& p) { out.key = scalar(n, p); }}});
+  if (node && !node.IsNull() && out.kind == CaBundle::Kind::kNone) {
+    throw InputError(path, "expected configMap: NAME or secret: NAME (and optionally key)");
+  }
+}
+
 template <typename Enum>
 Enum choice(const YAML::Node& node, const std::string& path,
             const std::vector<std::pair<std::string, Enum>>& options) {
@@ -151,6 +172,12 @@ void read_proxy(const YAML::Node& node, const std::string& path, ProxyConfig& p)
        {"roleArn", [&](const YAML::Node& n, const std::string& k) { p.role_arn = scalar(n, k); }},
        {"host", [&](const YAML::Node& n, const std::string& k) { p.host = scalar(n, k); }},
        {"signHost", [&](const YAML::Node& n, const std::string& k) { p.sign_host = scalar(n, k); }},
+       {"allowNodeCredentials",
+        [&](const YAML::Node& n, const std::string& k) {
+          p.allow_node_credentials = boolean(n, k);
+        }},
+       {"caBundle",
+        [&](const YAML::Node& n, const std::string& k) { read_ca_bundle(n, k, p.ca_bundle); }},
        {"resources",
         [&](const YAML::Node& n, const std::string& k) { read_resources(n, k, p.resources); }}});
 }
@@ -226,12 +253,17 @@ Config default_config() {
   Config c;
   c.region = "us-west-2";
   c.signing_name = "vpc-lattice-svcs";
-  c.proxy.image = "public.ecr.aws/aws-observability/aws-sigv4-proxy:latest";
+  // Pinned to the release the data-plane tier runs (tests/dataplane), never `latest`.
+  c.proxy.image = "public.ecr.aws/aws-observability/aws-sigv4-proxy:1.11.1";
   c.proxy.upstream_scheme = "http";
   c.proxy.resources = {"25m", "32Mi", "500m", "256Mi"};
-  c.init.image = "public.ecr.aws/d2c6w7a3/iptables";
+  // The project's own image at this version: it carries iptables (legacy and nft) and a shell.
+  c.init.image = std::string(kImageRepository) + ":" + SIGV4_VERSION;
   c.init.cidrs = {"169.254.171.0/24"};
   c.init.ipv6_cidrs = {"fd00:ec2:80::/64"};
+  // TLS to Lattice (passthrough listeners, apps that sign themselves) is never captured: the
+  // plain-HTTP proxy would break it. HTTPS listeners are reached through upstreamScheme: https.
+  c.init.exclude_ports = {443};
   c.init.resources = {"10m", "16Mi", "100m", "64Mi"};
   return c;
 }
@@ -273,6 +305,12 @@ void validate_config(const Config& c) {
   }
   if (!c.proxy.sign_host.empty()) {
     require(check_host(c.proxy.sign_host), "proxy.signHost");
+  }
+  if (c.proxy.ca_bundle.kind != CaBundle::Kind::kNone) {
+    require(check_object_name(c.proxy.ca_bundle.name),
+            c.proxy.ca_bundle.kind == CaBundle::Kind::kSecret ? "proxy.caBundle.secret"
+                                                              : "proxy.caBundle.configMap");
+    require(check_data_key(c.proxy.ca_bundle.key), "proxy.caBundle.key");
   }
   validate_resources(c.proxy.resources, "proxy.resources");
   require(check_image(c.init.image), "init.image");

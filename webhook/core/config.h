@@ -21,19 +21,36 @@ struct Resources {
   bool operator==(const Resources&) const = default;
 };
 
+// A CA bundle the proxy trusts besides the system roots when it calls Lattice over HTTPS: one key
+// of a ConfigMap or Secret in the pod's namespace, mounted read-only into the sidecar.
+struct CaBundle {
+  enum class Kind { kNone, kConfigMap, kSecret };
+  Kind kind = Kind::kNone;
+  std::string name;
+  std::string key = "ca.crt";
+  bool operator==(const CaBundle&) const = default;
+};
+
+// The default proxy port: one apps rarely declare (not the workshop's 8080, which 4% of real pod
+// templates use), below the ephemeral range and clear of Istio's 15000-15090 and Linkerd's
+// 4140-4191.
+inline constexpr int kDefaultProxyPort = 19471;
+
 struct ProxyConfig {
   std::string image;
-  int port = 8080;
+  int port = kDefaultProxyPort;
   int64_t uid = 101;
   std::string upstream_scheme;  // http | https
   bool unsigned_payload = true;
   bool log_failed_requests = true;
-  bool log_signing_process = true;
-  bool verbose = true;
+  bool log_signing_process = false;  // logs the session token: debug only
+  bool verbose = false;              // implies both log options above
+  bool allow_node_credentials = false;  // else AWS_EC2_METADATA_DISABLED=true on the sidecar
   std::vector<std::string> extra_args;
   std::string role_arn;   // --role-arn, optional
   std::string host;       // --host, optional
   std::string sign_host;  // --sign-host, optional
+  CaBundle ca_bundle;
   Resources resources;
   bool operator==(const ProxyConfig&) const = default;
 };
@@ -63,8 +80,12 @@ struct Config {
   bool operator==(const Config&) const = default;
 };
 
-// The defaults: the EKS workshop's injection (images, args, port 8080, UID 101, 169.254.171.0/24),
-// hardened with requests and limits.
+// The repository of the project's image (the webhook, and the default iptables-init image).
+inline constexpr const char* kImageRepository = "ghcr.io/sigv4-injector/sigv4-injector";
+
+// The defaults: the EKS workshop's injection (proxy args, UID 101, 169.254.171.0/24), with the
+// secure data path of SPEC 4a (proxy port 19471, port 443 never captured, no node credentials, no
+// secrets in logs, pinned images) and requests and limits.
 Config default_config();
 
 // Parses a YAML config document on top of the defaults and validates it. Throws InputError

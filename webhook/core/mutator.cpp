@@ -1,5 +1,8 @@
 #include "mutator.h"
 
+#include <bitset>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "errors.h"
@@ -27,26 +30,58 @@ std::string warning_for(Reason reason) {
   }
 }
 
-// Warns when an app container already declares the proxy port: both cannot listen on it.
-void port_conflict_warnings(const JsonNode& pod, const Config& settings, Mutation& m) {
-  const JsonNode& list = containers(pod);
-  if (!list.is_array()) {
-    return;
-  }
-  for (const auto& c : list) {
-    const JsonNode& ports = field(c, "ports");
-    if (!ports.is_array()) {
+// The ports the pod's containers and init containers declare (any protocol), one bit a port:
+// one pass over the pod, whatever it declares.
+std::bitset<65536> declared_ports(const JsonNode& pod) {
+  std::bitset<65536> out;
+  for (const JsonNode* list : {&containers(pod), &init_containers(pod)}) {
+    if (!list->is_array()) {
       continue;
     }
-    for (const auto& p : ports) {
-      const JsonNode& port = field(p, "containerPort");
-      if (port.is_number_integer() && port.integer() == settings.proxy.port) {
-        m.warnings.push_back("sigv4-injector: container \"" + std::string(string_field(c, "name")) +
-                             "\" declares port " + std::to_string(settings.proxy.port) +
-                             ", the signing proxy's port; set sigv4-injector.io/proxy-port");
+    for (const auto& c : *list) {
+      const JsonNode& ports = field(c, "ports");
+      if (!ports.is_array()) {
+        continue;
+      }
+      for (const auto& p : ports) {
+        const JsonNode& port = field(p, "containerPort");
+        if (port.is_number_integer() && port.integer() > 0 && port.integer() <= 65535) {
+          out.set(static_cast<std::size_t>(port.integer()));
+        }
       }
     }
   }
+  return out;
+}
+
+// Moves the proxy off a port a container of the pod declares: both cannot listen on it. The next
+// free port above it (wrapping to 1024) is used for everything (--port, REDIRECT, probe,
+// containerPort), with a warning; a port the pod chose by annotation is its author's mistake and
+// denies the pod. Returns the denial message, if any.
+std::optional<std::string> settle_proxy_port(const JsonNode& pod, Config& settings, Mutation& m) {
+  const auto wanted = static_cast<std::size_t>(settings.proxy.port);
+  const std::bitset<65536> taken = declared_ports(pod);
+  if (!taken.test(wanted)) {
+    return std::nullopt;
+  }
+  const std::string key = std::string(kAnnotationPrefix) + "proxy-port";
+  if (!annotation(pod, key).empty()) {
+    return "sigv4-injector: annotation " + key + ": port " + std::to_string(wanted) +
+           " is declared by a container of this pod; choose a port no container uses";
+  }
+  std::size_t port = wanted;
+  for (std::size_t tries = 0; tries < 65535 && taken.test(port); ++tries) {
+    port = port >= 65535 ? 1024 : port + 1;
+  }
+  if (taken.test(port)) {
+    return "sigv4-injector: no free port for the signing proxy: the pod declares every port";
+  }
+  settings.proxy.port = static_cast<int>(port);
+  m.warnings.push_back("sigv4-injector: a container of this pod declares port " +
+                       std::to_string(wanted) + ", the signing proxy's; the proxy uses " +
+                       std::to_string(port) +
+                       " instead (set sigv4-injector.io/proxy-port to choose one)");
+  return std::nullopt;
 }
 
 // What admission_review_shape() keeps, and who reads it. Adding a read of another field of the
@@ -59,9 +94,12 @@ constexpr JsonShape::Member kContainerMembers[] = {
     {"name", &kAll}, {"ports", &kAll}, {"env", &kAll}, {"volumeMounts", &kAll}};
 constexpr JsonShape kContainer{.members = kContainerMembers};
 constexpr JsonShape kContainers{.items = &kContainer};
-// spec: hostNetwork (decision), the two container lists (decision, patch, credentials).
-constexpr JsonShape::Member kSpecMembers[] = {
-    {"hostNetwork", &kAll}, {"containers", &kContainers}, {"initContainers", &kContainers}};
+// spec: hostNetwork (decision), the two container lists (decision, patch, credentials), volumes
+// (whether the CA bundle's volume is added to a list or creates it).
+constexpr JsonShape::Member kSpecMembers[] = {{"hostNetwork", &kAll},
+                                              {"containers", &kContainers},
+                                              {"initContainers", &kContainers},
+                                              {"volumes", &kAll}};
 constexpr JsonShape kSpec{.members = kSpecMembers};
 // metadata: names (review, log), labels and annotations (decision, overrides, patch),
 // ownerReferences (Job detection). Not managedFields, which mirrors the whole pod.
@@ -113,8 +151,14 @@ Mutation mutate_pod(const PodRequest& request, const Config& config, Route route
     m.denial = "sigv4-injector: annotation " + e.annotation() + ": " + e.detail();
     return m;
   }
+  if (auto denial = settle_proxy_port(pod, settings, m)) {
+    m.decision.inject = false;
+    m.decision.reasons = {Reason::kInvalidOverride};
+    m.warnings.clear();
+    m.denial = std::move(denial);
+    return m;
+  }
   m.patch = injection_patch(pod, settings, injector_version(), &m.patch_base64);
-  port_conflict_warnings(pod, settings, m);
   return m;
 }
 

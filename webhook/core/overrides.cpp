@@ -79,13 +79,38 @@ void set_scheme(Config& c, const std::string& key, const std::string& value) {
   c.proxy.upstream_scheme = value;
 }
 
+// `configmap/NAME[/KEY]` or `secret/NAME[/KEY]` (KEY defaults to ca.crt).
+void set_ca_bundle(Config& c, const std::string& key, const std::string& value) {
+  const std::string_view text = value;
+  const auto slash = text.find('/');
+  const std::string_view kind = text.substr(0, slash);
+  CaBundle bundle;
+  if (kind == "configmap") {
+    bundle.kind = CaBundle::Kind::kConfigMap;
+  } else if (kind == "secret") {
+    bundle.kind = CaBundle::Kind::kSecret;
+  } else {
+    bad(key, value, "expected configmap/NAME[/KEY] or secret/NAME[/KEY]");
+  }
+  const std::string_view rest =
+      slash == std::string_view::npos ? std::string_view() : text.substr(slash + 1);
+  const auto second = rest.find('/');
+  bundle.name = std::string(rest.substr(0, second));
+  if (second != std::string_view::npos) {
+    bundle.key = std::string(rest.substr(second + 1));
+  }
+  require(check_object_name(bundle.name), key, value);
+  require(check_data_key(bundle.key), key, value);
+  c.proxy.ca_bundle = std::move(bundle);
+}
+
 struct Override {
   std::string_view name;
   Setter set;
 };
 
-// The 19 per-pod overrides, `sigv4-injector.io/<name>`.
-const std::array<Override, 19> kOverrides = {{
+// The 20 per-pod overrides, `sigv4-injector.io/<name>`.
+const std::array<Override, 20> kOverrides = {{
     {"region",
      [](Config& c, const std::string& k, const std::string& v) {
        require(check_region(v), k, v);
@@ -164,6 +189,7 @@ const std::array<Override, 19> kOverrides = {{
     {"memory-limit",
      [](Config& c, const std::string& k,
         const std::string& v) { set_quantity(c.proxy.resources.memory_limit, k, v); }},
+    {"ca-bundle", set_ca_bundle},
 }};
 
 // Keys under our prefix that are not overrides but are ours all the same.

@@ -204,6 +204,11 @@ std::string injection_patch(const JsonNode& pod, const Config& settings, std::st
     add_to_list(*spec, "initContainers", {&init}, false, out);
     add_to_list(*spec, "containers", {&proxy}, false, out);
   }
+  if (settings.proxy.ca_bundle.kind != CaBundle::Kind::kNone) {
+    PieceText volume;
+    volume.text = ca_bundle_volume_text(settings);
+    add_to_list(*spec, "volumes", {&volume}, false, out);
+  }
   out.text += ']';
   if (base64 != nullptr) {
     *base64 = out.base64();

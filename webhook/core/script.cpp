@@ -17,20 +17,46 @@ variant() {
 }
 # backend BIN: the binary for MODE; auto picks the backend already holding rules in this
 # network namespace (so ours land beside them), else the first that works, nft before legacy.
+# Legacy tables are counted from /proc/net/ip*_tables_names first: listing a legacy table creates
+# it, and an nft pod left with empty legacy tables warns on every listing.
 backend() {
   if [ "$MODE" != auto ]; then
     variant "$1" "$MODE" && return 0
     echo "sigv4-injector: no $1 for the $MODE backend in this image" >&2; return 1
   fi
+  case "$1" in ip6tables) names=/proc/net/ip6_tables_names ;; *) names=/proc/net/ip_tables_names ;; esac
   best=""; best_rules=-1
   for b in nft legacy; do
     bin=$(variant "$1" "$b") || continue
-    rules=$("$bin" -t nat -S 2>/dev/null) || continue
-    n=$(printf '%s\n' "$rules" | grep -c -e '^-A' -e '^-N' || true)
+    n=0
+    if [ "$b" = legacy ]; then
+      n=$(grep -c . "$names" 2>/dev/null || true)
+      [ -n "$n" ] || n=0
+    fi
+    if [ "$b" = nft ] || grep -qx nat "$names" 2>/dev/null; then
+      rules=$("$bin" -t nat -S 2>/dev/null) || continue
+      n=$((n + $(printf '%s\n' "$rules" | grep -c -e '^-A' -e '^-N' || true)))
+    fi
     if [ "$n" -gt "$best_rules" ]; then best=$bin; best_rules=$n; fi
   done
   [ -n "$best" ] || { echo "sigv4-injector: no working $1 backend" >&2; return 1; }
   echo "$best"
+}
+# guard BIN: refuses the proxy port to every peer but the pod itself (loopback), so the pod is no
+# signing relay for its network; the node's address (HOST_IP, set for the kubelet's startup
+# probe of a native sidecar) is let through.
+guard() {
+  ipt=$1; allow=""
+  case "${HOST_IP:-}" in *:*) host_family=6 ;; *) host_family=4 ;; esac
+  case "$ipt" in ip6tables*) family=6 ;; *) family=4 ;; esac
+  if [ -n "${HOST_IP:-}" ] && [ "$host_family" = "$family" ]; then allow=$HOST_IP; fi
+  if [ -n "$allow" ]; then
+    "$ipt" -C INPUT ! -i lo -p tcp --dport "$PROXY_PORT" -s "$allow" -j ACCEPT 2>/dev/null ||
+      "$ipt" -A INPUT ! -i lo -p tcp --dport "$PROXY_PORT" -s "$allow" -j ACCEPT
+  fi
+  "$ipt" -C INPUT ! -i lo -p tcp --dport "$PROXY_PORT" -j REJECT --reject-with tcp-reset 2>/dev/null ||
+    "$ipt" -A INPUT ! -i lo -p tcp --dport "$PROXY_PORT" -j REJECT --reject-with tcp-reset
+  echo "sigv4-injector: $ipt: port $PROXY_PORT refused to peers${allow:+ but the node $allow}"
 }
 # capture BIN CIDR...: (re)builds the EGRESS_PROXY chain and jumps to it for each CIDR.
 capture() {
@@ -77,22 +103,27 @@ std::string iptables_script(const Config& s) {
       << "EXCLUDE_PORTS=\"" << join(s.init.exclude_ports) << "\" INCLUDE_PORTS=\""
       << join(s.init.include_ports) << "\"\n"
       << kFunctions;
+  // IPv4 always: the proxy listens on every address, so the guard is needed even when only
+  // IPv6 is captured.
+  out << "v4=$(backend iptables)\n"
+      << "guard \"$v4\"\n";
   if (!s.init.cidrs.empty()) {
-    out << "v4=$(backend iptables)\n"
-        << "capture \"$v4\" " << join(s.init.cidrs) << "\n";
+    out << "capture \"$v4\" " << join(s.init.cidrs) << "\n";
   }
-  if (!s.init.ipv6_cidrs.empty()) {
-    std::string cidrs = join(s.init.ipv6_cidrs);
-    if (s.ipv6 == Ipv6Mode::kOn) {
-      out << "v6=$(backend ip6tables)\n"
-          << "capture \"$v6\" " << cidrs << "\n";
-    } else if (s.ipv6 == Ipv6Mode::kAuto) {
-      out << "if [ -e /proc/net/if_inet6 ] && v6=$(backend ip6tables 2>/dev/null); then\n"
-          << "  capture \"$v6\" " << cidrs << "\n"
-          << "else\n"
-          << "  echo \"sigv4-injector: no IPv6 in this pod: ip6tables rules skipped\"\n"
-          << "fi\n";
-    }
+  const bool capture6 = !s.init.ipv6_cidrs.empty() && s.ipv6 != Ipv6Mode::kOff;
+  const std::string capture6_line =
+      capture6 ? "capture \"$v6\" " + join(s.init.ipv6_cidrs) + "\n" : std::string();
+  if (capture6 && s.ipv6 == Ipv6Mode::kOn) {
+    out << "v6=$(backend ip6tables)\n"
+        << "guard \"$v6\"\n"
+        << capture6_line;
+  } else {
+    // Pods of IPv4 clusters have IPv6 link-local addresses too: guard them when IPv6 is there.
+    out << "if [ -e /proc/net/if_inet6 ] && v6=$(backend ip6tables 2>/dev/null); then\n"
+        << "  guard \"$v6\"\n"
+        << (capture6 ? "  " + capture6_line : std::string()) << "else\n"
+        << "  echo \"sigv4-injector: no IPv6 in this pod: ip6tables rules skipped\"\n"
+        << "fi\n";
   }
   return out.str();
 }

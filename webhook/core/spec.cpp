@@ -167,7 +167,7 @@ Json proxy_args(const Config& s) {
 namespace {
 
 Json build_init_container(const Config& s) {
-  return Json{
+  Json c = {
       {"name", kInitContainerName},
       {"image", s.init.image},
       {"command", Json::array({"/bin/sh", "-c", iptables_script(s)})},
@@ -181,18 +181,39 @@ Json build_init_container(const Config& s) {
          {{"add", Json::array({"NET_ADMIN", "NET_RAW"})}, {"drop", Json::array({"ALL"})}}}}},
       {"terminationMessagePolicy", "FallbackToLogsOnError"},
   };
+  if (s.sidecar_mode == SidecarMode::kNative) {
+    // The kubelet's startup probe of the proxy comes from the node: the script lets the node's
+    // address through the guard that refuses every other peer (iptables_script).
+    c["env"] = Json::array({Json{{"name", "HOST_IP"},
+                                 {"valueFrom", {{"fieldRef", {{"fieldPath", "status.hostIP"}}}}}}});
+  }
+  return c;
+}
+
+// The sidecar's env for these settings, before any credential env copied from the pod.
+Json proxy_env(const Config& s) {
+  Json env = Json::array({Json{{"name", "AWS_REGION"}, {"value", s.region}}});
+  if (!s.proxy.allow_node_credentials) {
+    // The SDK's last resort is IMDS, the node's instance role: a pod without Pod Identity or
+    // IRSA must fail closed rather than sign as the node.
+    env.push_back(Json{{"name", "AWS_EC2_METADATA_DISABLED"}, {"value", "true"}});
+  }
+  if (s.proxy.ca_bundle.kind != CaBundle::Kind::kNone) {
+    // Go adds every certificate in SSL_CERT_DIR to the system roots it verifies against.
+    env.push_back(Json{{"name", "SSL_CERT_DIR"}, {"value", kCaBundleMountPath}});
+  }
+  return env;
 }
 
 // The sidecar for a pod without credential env or token mounts.
 Json build_proxy_container(const Config& s) {
-  Json env = Json::array({Json{{"name", "AWS_REGION"}, {"value", s.region}}});
   Json c = {
       {"name", kProxyContainerName},
       {"image", s.proxy.image},
       {"args", proxy_args(s)},
       {"ports", Json::array({Json{
                     {"name", "proxy"}, {"containerPort", s.proxy.port}, {"protocol", "TCP"}}})},
-      {"env", std::move(env)},
+      {"env", proxy_env(s)},
       {"resources", resources(s.proxy.resources)},
       {"securityContext",
        {{"runAsUser", s.proxy.uid},
@@ -213,12 +234,23 @@ Json build_proxy_container(const Config& s) {
 // The sidecar's text in three pieces, so that a pod's credential env and token mounts go in
 // without building a tree: `head` ends inside the env array (after AWS_REGION), `middle` closes
 // it and runs to the end of securityContext, `tail` holds the native-mode fields and the closing
-// brace. volumeMounts, when there are any, goes between `middle` and `tail`.
+// brace. volumeMounts, when there are any, goes between `middle` and `tail`: the pod's token
+// mounts, then `ca_mount` (the CA bundle's, empty without one).
 struct ProxyText {
   Base64Piece head;
   Base64Piece middle;
   Base64Piece tail;
+  std::string ca_mount;
 };
+
+std::string ca_mount_text(const Config& s) {
+  if (s.proxy.ca_bundle.kind == CaBundle::Kind::kNone) {
+    return {};
+  }
+  return to_json_text(Json{{"name", kCaBundleVolumeName},
+                           {"mountPath", kCaBundleMountPath},
+                           {"readOnly", true}});
+}
 
 ProxyText split_proxy_text(const Json& proxy) {
   std::string head;
@@ -249,7 +281,7 @@ ProxyText split_proxy_text(const Json& proxy) {
   }
   *piece += '}';
   return {make_base64_piece(std::move(head)), make_base64_piece(std::move(middle)),
-          make_base64_piece(std::move(tail))};
+          make_base64_piece(std::move(tail)), {}};
 }
 
 // The two containers for one set of settings, which every pod reviewed with them shares, as
@@ -270,6 +302,7 @@ const Templates& templates(const Config& s) {
     memo.reset();  // a throw below leaves no half-built entry
     memo.emplace(Templates{s, make_base64_piece(to_json_text(build_init_container(s))),
                            split_proxy_text(build_proxy_container(s))});
+    memo->proxy.ca_mount = ca_mount_text(s);
   }
   return *memo;
 }
@@ -289,13 +322,34 @@ void append_proxy_container(PieceText& out, const Config& s, const JsonNode& pod
     append_json_text(out.text, *e);
   }
   out.append(pieces.middle);
-  if (!found.mounts.empty()) {
+  if (!found.mounts.empty() || !pieces.ca_mount.empty()) {
     out.text += R"(,"volumeMounts":)";
     append_joined(
         out.text, '[', found.mounts,
         [&out](const JsonNode* mount) { append_json_text(out.text, *mount); }, ']');
+    if (!pieces.ca_mount.empty()) {
+      // Into the array just closed: its `]` becomes a comma (or nothing) and returns after.
+      out.text.pop_back();
+      out.text += found.mounts.empty() ? "" : ",";
+      out.text += pieces.ca_mount;
+      out.text += ']';
+    }
   }
   out.append(pieces.tail);
+}
+
+std::string ca_bundle_volume_text(const Config& s) {
+  const CaBundle& b = s.proxy.ca_bundle;
+  if (b.kind == CaBundle::Kind::kNone) {
+    return {};
+  }
+  Json items = Json::array({Json{{"key", b.key}, {"path", "ca.crt"}}});
+  Json source = b.kind == CaBundle::Kind::kSecret
+                    ? Json{{"secretName", b.name}, {"items", std::move(items)}}
+                    : Json{{"name", b.name}, {"items", std::move(items)}};
+  return to_json_text(Json{{"name", kCaBundleVolumeName},
+                           {b.kind == CaBundle::Kind::kSecret ? "secret" : "configMap",
+                            std::move(source)}});
 }
 
 Json init_container(const Config& s) { return Json::parse(init_container_text(s)); }

@@ -12,6 +12,10 @@ namespace sigv4 {
 inline constexpr const char* kInitContainerName = "iptables-init";
 inline constexpr const char* kProxyContainerName = "sigv4proxy";
 inline constexpr const char* kChainName = "EGRESS_PROXY";
+// The CA bundle's volume (proxy.caBundle, sigv4-injector.io/ca-bundle) and where the sidecar
+// mounts it.
+inline constexpr const char* kCaBundleVolumeName = "sigv4-injector-ca-bundle";
+inline constexpr const char* kCaBundleMountPath = "/var/run/secrets/sigv4-injector.io/ca-bundle";
 
 // The shell script the init container runs: `set -eu`, re-runnable, IPv4 (and IPv6 per
 // settings) NAT rules sending TCP for the Lattice ranges to the proxy port, except the proxy's
@@ -29,6 +33,10 @@ const Base64Piece& init_container_piece(const Config& settings);
 // app containers. In native mode it carries `restartPolicy: Always` and a tcpSocket startupProbe.
 // Its fixed parts come from cached Base64Pieces.
 void append_proxy_container(PieceText& out, const Config& settings, const JsonNode& pod);
+
+// The pod volume holding the CA bundle of these settings as compact JSON text, or "" when the
+// settings have none.
+std::string ca_bundle_volume_text(const Config& settings);
 
 // The same two containers as trees (for tests and tools), parsed from that text.
 Json init_container(const Config& settings);

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -206,6 +207,27 @@ std::string check_token(std::string_view text) {
     if (!is_host_char(c)) {
       return "only letters, digits, '-', '_' and '.' are allowed";
     }
+  }
+  return {};
+}
+
+std::string check_object_name(std::string_view text) {
+  const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  const bool ok = !text.empty() && text.size() <= 253 && alnum(text.front()) &&
+                  alnum(text.back()) && std::all_of(text.begin(), text.end(), [&](char c) {
+                    return alnum(c) || c == '-' || c == '.';
+                  });
+  if (!ok) {
+    return "expected a Kubernetes object name: 1-253 lowercase letters, digits, '-' and '.', "
+           "starting and ending with a letter or digit";
+  }
+  return {};
+}
+
+std::string check_data_key(std::string_view text) {
+  if (text.empty() || text.size() > 253 || text == "." || text == ".." ||
+      !std::all_of(text.begin(), text.end(), is_host_char)) {
+    return "expected a data key: 1-253 letters, digits, '-', '_' and '.'";
   }
   return {};
 }

@@ -40,6 +40,13 @@ std::string check_host(std::string_view text);
 // A signing service name: letters, digits, '-', '_', '.'.
 std::string check_token(std::string_view text);
 
+// A Kubernetes object name (DNS-1123 subdomain): 1-253 lowercase letters, digits, '-' and '.',
+// starting and ending with a letter or digit.
+std::string check_object_name(std::string_view text);
+
+// A ConfigMap or Secret data key: 1-253 letters, digits, '-', '_' and '.', not "." or "..".
+std::string check_data_key(std::string_view text);
+
 // Splits a comma-separated list, trimming spaces, dropping empty items.
 std::vector<std::string> split_list(std::string_view text);
 
