@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 
 .PHONY: all deps build test unit integration asan format format-check tidy demo run static image clean help \
         tools chart-lint chart-test
-.PHONY: e2e demo-cluster demo-cli fuzz
+.PHONY: e2e demo-cluster demo-cli fuzz dataplane proxy
 
 all: build
 
@@ -21,6 +21,7 @@ help:
 	@echo "make static        a self-contained binary bundle, checked in a bare chroot"
 	@echo "make image         the container image (needs podman or docker)"
 	@echo "make run           serve the webhook on 127.0.0.1:8443 (self-signed) and print a curl"
+	@echo "make dataplane     the injected pod's data path for real: netns, iptables, the real proxy"
 	@echo "make e2e           end-to-end: real etcd + kube-apiserver + controller-manager on loopback"
 	@echo "make bench         benchmarks (build-bench/, Release): in-process, and over TLS vs nginx"
 	@echo "make format        reformat the sources; make format-check verifies"
@@ -78,6 +79,16 @@ fuzz: deps
 	    $(FUZZ_FLAGS) -artifact_prefix=$(FUZZ_DIR)/fuzz_$$t- \
 	    $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
 	done
+
+# Data-plane tier (tests/dataplane): the injected pod's iptables script, the real aws-sigv4-proxy
+# (built once into .cache/proxy by scripts/proxy.sh) and the app, in network namespaces the tier
+# makes and tears down itself, against SigV4-verifying AWS stand-ins. Needs root.
+dataplane: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L dataplane
+
+# The real aws-sigv4-proxy 1.11.1, built offline from ../shared/third_party into .cache/proxy.
+proxy:
+	@scripts/proxy.sh
 
 # End-to-end tier (tests/e2e): builds kube-apiserver/controller-manager on first use (~15 min).
 e2e: build

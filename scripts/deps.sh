@@ -7,6 +7,8 @@ packages=(
   libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev catch2 libssl-dev
   clang-format openssl
   iptables python3
+  # the data-plane tier (tests/dataplane): ip and ss, unshare/nsenter/setpriv, curl as the app
+  iproute2 util-linux curl
 )
 # Callers (test tiers) may ask for more: scripts/deps.sh etcd-server nginx ...
 packages+=("$@")
