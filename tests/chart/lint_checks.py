@@ -77,6 +77,12 @@ def test_schema():
                       (["--set", "webhook.timeoutSeconds=60"], "timeoutSeconds"),
                       (["--set", "sidecarMode=sometimes"], "sidecarMode"),
                       (["--set", "injection.proxy.port=70000"], "port"),
+                      (["--set", "injection.proxy.allowNodeCredentials=yes"],
+                       "allowNodeCredentials"),
+                      (["--set", "injection.proxy.caBundle.bundle=x"], "bundle"),
+                      (["--set", "injection.proxy.caBundle.configMap=Private_CA"], "configMap"),
+                      (["--set", "injection.proxy.caBundle.secret=-ca"], "secret"),
+                      (["--set", "injection.proxy.caBundle.key=certs/ca.pem"], "key"),
                       (["--set", "region=Oregon"], "region")):
         err = template_fails(*(BASE + bad))
         expect("schema" in err and word in err,

@@ -4,8 +4,8 @@ import json
 import os
 import subprocess
 
-from chartlib import (TMP, expect, expect_eq, template, find, config_of, pod_annotations,
-                      provided_pems, mounted_secret)
+from chartlib import (BASE, TMP, expect, expect_eq, template, template_fails, find, config_of,
+                      pod_annotations, provided_pems, mounted_secret)
 
 # ---------------------------------------------------------------------------------------------
 # the config file
@@ -14,27 +14,36 @@ from chartlib import (TMP, expect, expect_eq, template, find, config_of, pod_ann
 CONFIG_KEYS = {"region", "signingName", "sidecarMode", "ipv6", "iptablesMode", "excludeNamespaces",
                "proxy", "init"}
 PROXY_KEYS = {"image", "port", "uid", "upstreamScheme", "unsignedPayload", "logFailedRequests",
-              "logSigningProcess", "verbose", "extraArgs", "roleArn", "host", "signHost",
-              "resources"}
+              "logSigningProcess", "verbose", "allowNodeCredentials", "extraArgs", "roleArn",
+              "host", "signHost", "caBundle", "resources"}
 INIT_KEYS = {"image", "cidrs", "ipv6Cidrs", "excludePorts", "includePorts", "resources"}
 
 
 def test_config():
+    # The binary's defaults (SPEC 4a): proxy port 19471, failed requests logged only (no session
+    # tokens in logs), no node credentials, port 443 never captured, the proxy pinned to 1.11.1,
+    # and the webhook's own image (at the appVersion) for iptables-init. No caBundle.
     config = config_of(template(kube_version="1.30.0"))
     expect_eq(config, {
         "region": "us-west-2", "signingName": "vpc-lattice-svcs", "sidecarMode": "native",
         "ipv6": "auto", "iptablesMode": "auto", "excludeNamespaces": [],
-        "proxy": {"image": "public.ecr.aws/aws-observability/aws-sigv4-proxy:latest",
-                  "port": 8080, "uid": 101, "upstreamScheme": "http", "unsignedPayload": True,
-                  "logFailedRequests": True, "logSigningProcess": True, "verbose": True,
-                  "extraArgs": [],
+        "proxy": {"image": "public.ecr.aws/aws-observability/aws-sigv4-proxy:1.11.1",
+                  "port": 19471, "uid": 101, "upstreamScheme": "http", "unsignedPayload": True,
+                  "logFailedRequests": True, "logSigningProcess": False, "verbose": False,
+                  "allowNodeCredentials": False, "extraArgs": [],
                   "resources": {"requests": {"cpu": "25m", "memory": "32Mi"},
                                 "limits": {"cpu": "500m", "memory": "256Mi"}}},
-        "init": {"image": "public.ecr.aws/d2c6w7a3/iptables", "cidrs": ["169.254.171.0/24"],
-                 "ipv6Cidrs": ["fd00:ec2:80::/64"], "excludePorts": [], "includePorts": [],
+        "init": {"image": "ghcr.io/sigv4-injector/sigv4-injector:0.1.0",
+                 "cidrs": ["169.254.171.0/24"], "ipv6Cidrs": ["fd00:ec2:80::/64"],
+                 "excludePorts": [443], "includePorts": [],
                  "resources": {"requests": {"cpu": "10m", "memory": "16Mi"},
                                "limits": {"cpu": "100m", "memory": "64Mi"}}},
     }, "default config.yaml")
+    init_image()
+    ca_bundle()
+    # `--set ...=null` is how a --set clears a list: port 443 captured again, as the workshop did.
+    expect_eq(config_of(template("--set", "injection.init.excludePorts=null"))["init"]
+              ["excludePorts"], [], "excludePorts=null")
 
     # sidecarMode auto follows the cluster version; an explicit mode wins.
     for version, args, mode in (("1.30.0", [], "native"), ("1.29.0", [], "native"),
@@ -49,24 +58,66 @@ def test_config():
         "--set", "injection.proxy.roleArn=arn:aws:iam::123456789012:role/signer",
         "--set", "injection.proxy.host=svc.example",
         "--set", "injection.proxy.signHost=sign.example",
-        "--set", "injection.proxy.port=15001", "--set", "injection.proxy.verbose=false",
+        "--set", "injection.proxy.port=15001", "--set", "injection.proxy.verbose=true",
         "--set", "injection.proxy.extraArgs={--strip,Foo}", "--set", "injection.ipv6=off",
         "--set", "injection.iptablesMode=nft", "--set", "injection.init.excludePorts={22,443}",
-        "--set", "injection.excludeNamespaces={a,b}", "--set", "injection.signingName=execute-api"))
+        "--set", "injection.excludeNamespaces={a,b}", "--set", "injection.signingName=execute-api",
+        "--set", "injection.proxy.allowNodeCredentials=true",
+        "--set", "injection.proxy.caBundle.configMap=private-ca",
+        "--set", "injection.proxy.caBundle.key=root.pem",
+        "--set", "injection.init.image=public.ecr.aws/d2c6w7a3/iptables"))
     expect_eq(set(config), CONFIG_KEYS, "config keys")
     expect_eq(set(config["proxy"]), PROXY_KEYS, "proxy keys")
     expect_eq(set(config["init"]), INIT_KEYS, "init keys")
     expect_eq((config["proxy"]["roleArn"], config["proxy"]["host"], config["proxy"]["signHost"],
                config["proxy"]["port"], config["proxy"]["verbose"], config["proxy"]["extraArgs"],
                config["ipv6"], config["iptablesMode"], config["init"]["excludePorts"],
-               config["excludeNamespaces"], config["signingName"]),
+               config["excludeNamespaces"], config["signingName"],
+               config["proxy"]["allowNodeCredentials"], config["proxy"]["caBundle"],
+               config["init"]["image"]),
               ("arn:aws:iam::123456789012:role/signer", "svc.example", "sign.example", 15001,
-               False, ["--strip", "Foo"], "off", "nft", [22, 443], ["a", "b"], "execute-api"),
+               True, ["--strip", "Foo"], "off", "nft", [22, 443], ["a", "b"], "execute-api",
+               True, {"configMap": "private-ca", "key": "root.pem"},
+               "public.ecr.aws/d2c6w7a3/iptables"),
               "values in config.yaml")
 
 
+def init_image():
+    """An empty injection.init.image is the webhook's image as the Deployment runs it."""
+    for args, image in (
+            (["--set", "image.tag=9.9.9"], "ghcr.io/sigv4-injector/sigv4-injector:9.9.9"),
+            (["--set", "image.repository=registry.example/sigv4-injector",
+              "--set", "image.digest=sha256:" + "a" * 64],
+             "registry.example/sigv4-injector@sha256:" + "a" * 64),
+            (["--set", "image.tag=9.9.9", "--set", "injection.init.image=corp/iptables:1"],
+             "corp/iptables:1")):
+        objs = template(*args)
+        expect_eq(config_of(objs)["init"]["image"], image, "init image with %s" % " ".join(args))
+        webhook = find(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["image"]
+        if "injection.init.image=corp/iptables:1" not in args:
+            expect_eq(webhook, image, "init image is the webhook's (%s)" % " ".join(args))
+
+
+def ca_bundle():
+    """caBundle reaches the file as the binary reads it; half- or doubly-set values fail early."""
+    for args, want in ((["--set", "injection.proxy.caBundle.secret=corp-ca"],
+                        {"secret": "corp-ca"}),
+                       (["--set", "injection.proxy.caBundle.configMap=corp-ca",
+                         "--set", "injection.proxy.caBundle.key=bundle.pem"],
+                        {"configMap": "corp-ca", "key": "bundle.pem"})):
+        expect_eq(config_of(template(*args))["proxy"]["caBundle"], want,
+                  "caBundle with %s" % " ".join(args))
+    for args, message in (
+            (["--set", "injection.proxy.caBundle.secret=a",
+              "--set", "injection.proxy.caBundle.configMap=b"], "configMap or secret, not both"),
+            (["--set", "injection.proxy.caBundle.key=x.pem"], "neither configMap nor secret")):
+        err = template_fails(*(BASE + args))
+        expect(message in err, "%s should fail saying %r:\n%s" % (args, message, err))
+
+
 def test_binary():
-    """The config the chart renders is accepted by the real binary, and means what it says."""
+    """The config the chart renders is accepted by the real binary, means what it says, and with
+    the chart's defaults injects exactly what the binary's own defaults inject."""
     binary = os.environ.get("SIGV4_BIN", "")
     if not (binary and os.access(binary, os.X_OK)):
         print("  SKIP chart.binary: SIGV4_BIN (the built sigv4-injector) not available")
@@ -74,34 +125,72 @@ def test_binary():
     pod = json.dumps({"apiVersion": "v1", "kind": "Pod",
                       "metadata": {"name": "app", "namespace": "app1"},
                       "spec": {"containers": [{"name": "app", "image": "app:1"}]}})
+
+    def inject(objs=None):
+        """The pod injected by the binary, with the chart's config file or (None) none."""
+        cmd = [binary, "inject", "-f", "-", "-o", "json"]
+        if objs is not None:
+            path = os.path.join(TMP, "config.yaml")
+            with open(path, "w") as f:
+                f.write(find(objs, "ConfigMap")["data"]["config.yaml"])
+            cmd += ["--config", path]
+        proc = subprocess.run(cmd, input=pod, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+        expect(proc.returncode == 0, "the binary rejects the chart's config:\n" + proc.stderr)
+        return json.loads(proc.stdout)
+
+    def proxy_of(spec, mode):
+        where = spec["initContainers"] if mode == "native" else spec["containers"]
+        proxies = [c for c in where if c["name"] == "sigv4proxy"]
+        expect(proxies, "no sigv4proxy among the %s containers: %s" % (mode, json.dumps(spec)))
+        return proxies[0]
+
+    # The chart's defaults are the binary's: on 1.28 (legacy, the binary's default mode, and the
+    # region the binary defaults to) the two inject the same pod, byte for byte.
+    defaults = inject(template(kube_version="1.28.0"))
+    expect_eq(defaults, inject(), "pod injected with the chart's default config vs none")
+    spec = defaults["spec"]
+    proxy = proxy_of(spec, "legacy")
+    expect_eq(proxy["args"], ["--name", "vpc-lattice-svcs", "--region", "us-west-2",
+                              "--upstream-url-scheme", "http", "--unsigned-payload",
+                              "--log-failed-requests", "--port", ":19471"],
+              "default proxy args: no -v, no --log-signing-process")
+    expect_eq(proxy["env"], [{"name": "AWS_REGION", "value": "us-west-2"},
+                             {"name": "AWS_EC2_METADATA_DISABLED", "value": "true"}],
+              "default proxy env: no node credentials")
+    expect_eq([c["image"] for c in spec["initContainers"] if c["name"] == "iptables-init"],
+              [find(template(), "Deployment")["spec"]["template"]["spec"]["containers"][0]
+               ["image"]], "iptables-init runs the webhook's image")
+
     for version, args, port, mode in (
-            ("1.30.0", [], 8080, "native"),
+            ("1.30.0", [], 19471, "native"),
             ("1.28.0", ["--set", "injection.proxy.port=15001",
                         "--set", "injection.proxy.roleArn=arn:aws:iam::123456789012:role/x",
                         "--set", "injection.proxy.host=h.example",
                         "--set", "injection.proxy.signHost=s.example",
                         "--set", "injection.proxy.extraArgs={--verbose}",
+                        "--set", "injection.proxy.allowNodeCredentials=true",
+                        "--set", "injection.proxy.caBundle.secret=corp-ca",
+                        "--set", "injection.proxy.caBundle.key=root.pem",
                         "--set", "injection.init.excludePorts={22}",
                         "--set", "injection.init.includePorts={80,443}",
                         "--set", "injection.excludeNamespaces={other}",
                         "--set", "injection.ipv6=off", "--set", "injection.iptablesMode=nft"],
              15001, "legacy")):
-        objs = template(*args, kube_version=version)
-        path = os.path.join(TMP, "config.yaml")
-        with open(path, "w") as f:
-            f.write(find(objs, "ConfigMap")["data"]["config.yaml"])
-        proc = subprocess.run([binary, "inject", "-f", "-", "--config", path, "-o", "json"],
-                              input=pod, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
-        expect(proc.returncode == 0, "the binary rejects the chart's config (%s):\n%s"
-               % (" ".join(args) or "defaults", proc.stderr))
-        spec = json.loads(proc.stdout)["spec"]
-        where = spec["initContainers"] if mode == "native" else spec["containers"]
-        proxies = [c for c in where if c["name"] == "sigv4proxy"]
-        expect(proxies, "no sigv4proxy among the %s containers: %s" % (mode, json.dumps(spec)))
-        expect_eq([p["containerPort"] for p in proxies[0].get("ports", [])], [port],
-                  "proxy port from the chart's config")
-
+        spec = inject(template(*args, kube_version=version))["spec"]
+        proxy = proxy_of(spec, mode)
+        expect_eq([p["containerPort"] for p in proxy.get("ports", [])], [port],
+                  "proxy port from the chart's config (%s)" % (" ".join(args) or "defaults"))
+        if args:
+            expect("AWS_EC2_METADATA_DISABLED" not in [e["name"] for e in proxy["env"]],
+                   "allowNodeCredentials=true leaves IMDS to the proxy: %s" % proxy["env"])
+            volume = [v for v in spec.get("volumes", []) if "secret" in v]
+            expect_eq([v["secret"] for v in volume],
+                      [{"secretName": "corp-ca", "items": [{"key": "root.pem",
+                                                            "path": "ca.crt"}]}],
+                      "caBundle volume from the chart's config")
+            expect_eq([m["name"] for m in proxy.get("volumeMounts", [])], [volume[0]["name"]],
+                      "caBundle mounted into the sidecar")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -74,8 +74,34 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/*
+The proxy's CA bundle as the config file writes it ({configMap|secret: NAME, key: KEY}), or an
+empty dict when none is set. Fails the render on a half-set or doubly-set value, which the binary
+would otherwise refuse at start.
+*/}}
+{{- define "sigv4-injector.proxyCaBundle" -}}
+{{- $ca := .Values.injection.proxy.caBundle }}
+{{- $out := dict }}
+{{- if and $ca.configMap $ca.secret }}
+{{- fail "injection.proxy.caBundle: set configMap or secret, not both" }}
+{{- else if $ca.configMap }}
+{{- $_ := set $out "configMap" $ca.configMap }}
+{{- else if $ca.secret }}
+{{- $_ := set $out "secret" $ca.secret }}
+{{- else if $ca.key }}
+{{- fail "injection.proxy.caBundle.key is set but neither configMap nor secret is" }}
+{{- end }}
+{{- if and $out $ca.key }}
+{{- $_ := set $out "key" $ca.key }}
+{{- end }}
+{{- toJson $out }}
+{{- end }}
+
+{{/*
 The webhook's config file (SPEC §5). Keys the binary knows only; optional strings are written only
-when set, so an empty value means "the binary's default" rather than an empty flag.
+when set, so an empty value means "the binary's default" rather than an empty flag. The one
+exception is init.image: empty means the webhook's own image as this chart runs it (repository,
+digest or tag), which is the binary's default too when the chart's image is the stock one.
+excludePorts=null (how `--set` clears a list) is written as [].
 */}}
 {{- define "sigv4-injector.config" -}}
 {{- $in := .Values.injection }}
@@ -88,6 +114,7 @@ when set, so an empty value means "the binary's default" rather than an empty fl
   "logFailedRequests" $in.proxy.logFailedRequests
   "logSigningProcess" $in.proxy.logSigningProcess
   "verbose" $in.proxy.verbose
+  "allowNodeCredentials" $in.proxy.allowNodeCredentials
   "extraArgs" $in.proxy.extraArgs
   "resources" $in.proxy.resources }}
 {{- range $key := list "roleArn" "host" "signHost" }}
@@ -95,11 +122,14 @@ when set, so an empty value means "the binary's default" rather than an empty fl
 {{- $_ := set $proxy $key . }}
 {{- end }}
 {{- end }}
+{{- with include "sigv4-injector.proxyCaBundle" . | fromJson }}
+{{- $_ := set $proxy "caBundle" . }}
+{{- end }}
 {{- $init := dict
-  "image" $in.init.image
+  "image" (default (include "sigv4-injector.image" .) $in.init.image)
   "cidrs" $in.init.cidrs
   "ipv6Cidrs" $in.init.ipv6Cidrs
-  "excludePorts" $in.init.excludePorts
+  "excludePorts" (default list $in.init.excludePorts)
   "includePorts" $in.init.includePorts
   "resources" $in.init.resources }}
 {{- $config := dict
