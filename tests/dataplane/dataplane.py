@@ -44,6 +44,7 @@ from world import (CUSTOM_NAME, CUSTOM_V4, IMDS, LATTICE_NAME, LATTICE_V4,  # no
                    LATTICE_V6, LATTICE_V6_NAME, POD_IDENTITY, POD_ROUTES_V4, POD_ROUTES_V6,
                    REGION, ROLE_ARN, STS, STS_NAMES, TOOLS, key)
 from pod import InjectedPod  # noqa: E402
+from demo import demo_pod  # noqa: E402
 from scenarios import SCENARIOS  # noqa: E402
 
 class Tier:
@@ -58,6 +59,7 @@ class Tier:
         self.passed = 0
         self.failed = 0
         self.pods = 0
+        self.injections = 0
         self.keys = {p: key(p) for p in ("pod-identity", "irsa", "node")}
         self.pod_identity_token = "eks-pod-identity." + secrets.token_urlsafe(24)
         self.irsa_token = "eyJhbGciOiJSUzI1NiJ9." + secrets.token_urlsafe(40)
@@ -152,8 +154,8 @@ class Tier:
     def inject(self, manifest="app1-pod-identity", annotations=None, config=None, ports=None):
         """Runs `sigv4-injector inject` on a testdata manifest with these pod annotations,
         config text and app container ports; returns (CompletedProcess, pod spec or None)."""
-        self.pods += 1
-        d = self.workdir / f"pod{self.pods}"
+        self.injections += 1
+        d = self.workdir / f"inject{self.injections}"
         d.mkdir(mode=0o755)
         doc = json.loads((HERE / "testdata" / f"{manifest}.json").read_text())
         template = doc["spec"]["template"]
@@ -183,16 +185,22 @@ class Tier:
 
     def pod(self, spec):
         """The pod of `spec` in a new network namespace on the bridge, its volumes filled."""
+        self.pods += 1
         d = self.workdir / f"pod{self.pods}"
         volumes = {}
         files = {"eks-pod-identity-token": ("eks-pod-identity-token", self.pod_identity_token),
                  "aws-iam-token": ("token", self.irsa_token),
                  "sigv4-injector-ca-bundle": ("ca.crt", Path(self.ca[0]).read_text())}
-        for name, (filename, content) in files.items():
+        # Volumes this tier has no content for (a stored pod's kube-api-access-*) are empty.
+        for v in spec.get("volumes") or []:
+            files.setdefault(v["name"], None)
+        for name, entry in files.items():
             v = d / "volumes" / name
             v.mkdir(parents=True, mode=0o755)
-            (v / filename).write_text(content)
-            os.chmod(v / filename, 0o644)
+            if entry is not None:
+                filename, content = entry
+                (v / filename).write_text(content)
+                os.chmod(v / filename, 0o644)
             volumes[name] = str(v)
         ns, v4, v6 = self.network.attach(f"p{self.pods}", POD_ROUTES_V4, POD_ROUTES_V6)
         pod = InjectedPod(ns, v4, spec, volumes, netns.NODE_V4, self.proxy, str(d))
@@ -238,6 +246,8 @@ def outer(args):
     if args.only:
         argv += ["--only", args.only]
     argv += [flag for flag, on in (("--keep", args.keep), ("--verbose", args.verbose)) if on]
+    if args.demo_pod:
+        argv += ["--demo-pod", os.path.abspath(args.demo_pod)]
     # unshare ignores SIGINT and SIGTERM while it waits for its child, and its child is pid 1 of
     # the new pid namespace: so this process stays, and ends unshare with SIGKILL when it is
     # told to stop or dies itself (PR_SET_PDEATHSIG); unshare's --kill-child then sends the
@@ -280,6 +290,9 @@ def inner(args):
         tier.start()
         print(f"dataplane: stand-ins up in {time.monotonic() - start:.1f} s "
               f"(run {tier.run_id}, {workdir})", flush=True)
+        if args.demo_pod:
+            code = demo_pod(tier, json.loads(Path(args.demo_pod).read_text()))
+            return code
         for name, scenario in SCENARIOS:
             if args.only and args.only not in name:
                 continue
@@ -312,6 +325,8 @@ def main():
     parser.add_argument("--only", help="run only the scenarios whose name contains this")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--verbose", action="store_true", help="time each scenario")
+    parser.add_argument("--demo-pod", metavar="FILE",
+                        help="run this stored Pod (JSON) for make demo instead of the checks")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.exit(inner(args) if args.inner else outer(args))

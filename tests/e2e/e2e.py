@@ -15,6 +15,7 @@ the run once the tools are built; DEMO_ONCE=1 makes --demo exit after printing.
 """
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -106,6 +107,14 @@ def demo(env, src):
         say("== iptables-init script")
         say((init.get("command") or [""])[-1].rstrip())
     say(f"== annotations: {pod['metadata'].get('annotations', {})}")
+    # Then what the stored pod does: its own script and sidecar run for real (tests/dataplane).
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(pod, f)
+    try:
+        subprocess.run([sys.executable, os.path.join(src, "tests", "dataplane", "dataplane.py"),
+                        "--demo-pod", f.name], check=True, timeout=600)
+    finally:
+        os.unlink(f.name)
     say(f"\nexport KUBECONFIG={cp.kubeconfig}   # kubectl against this control plane, e.g.")
     say("kubectl -n app1 get pods -o yaml; kubectl -n app1 scale deployment app1-v1 --replicas=3")
     say(f"webhook https://127.0.0.1:{env.wh.port} (log {env.wh.proc.log_path}), "
