@@ -177,17 +177,6 @@ TEST_CASE("an opted-out pod with a bad override is not denied", "[mutator]") {
   CHECK(Json::parse(r.response)["response"]["allowed"] == true);
 }
 
-TEST_CASE("an app container on the proxy port gets a warning", "[mutator]") {
-  Json pod = test::make_pod();
-  pod["spec"]["containers"][0]["ports"] = Json::parse(R"([{"containerPort": 8080}])");
-  const JsonDoc doc = JsonDoc::from_json(pod);
-  PodRequest request{"Pod", "CREATE", "app1", &doc.root(), ""};
-  Mutation m = mutate_pod(request, default_config(), Route::kMutate);
-  CHECK(m.decision.inject);
-  REQUIRE(m.warnings.size() == 1);
-  CHECK(m.warnings[0].find("8080") != std::string::npos);
-}
-
 TEST_CASE("malformed reviews are refused with the field named", "[admission]") {
   CHECK(review_error("{").find("malformed JSON") != std::string::npos);
   CHECK(review_error("[]").rfind("body", 0) == 0);

@@ -1,6 +1,10 @@
 #pragma once
 
+#include <catch2/catch.hpp>
+
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/json.h"
 #include "core/json_doc.h"
@@ -54,6 +58,36 @@ inline Json proxy_container(const Config& settings, const Json& pod) {
 }
 inline Json credential_sources(const Json& pod) {
   return sigv4::credential_sources(JsonDoc::from_json(pod).root());
+}
+
+// What admission makes of `pod` (a Pod created in "app1", on /mutate): the mutation, and the pod
+// with its patch applied by nlohmann's RFC 6902 code (the pod itself when there is no patch).
+struct Admitted {
+  Mutation mutation;
+  Json pod;
+};
+inline Admitted admit(const Json& pod, const Config& config) {
+  const JsonDoc doc = JsonDoc::from_json(pod);
+  PodRequest request{"Pod", "CREATE", "app1", &doc.root(), ""};
+  Admitted out{mutate_pod(request, config, Route::kMutate), pod};
+  if (!out.mutation.patch.empty()) {
+    out.pod = pod.patch(Json::parse(out.mutation.patch));
+  }
+  return out;
+}
+
+// The container `name` of spec.<list>; fails the test when there is none.
+inline const Json& container(const Json& pod, const char* list, std::string_view name) {
+  static const Json kNone;
+  if (pod.contains("spec") && pod["spec"].contains(list)) {
+    for (const auto& c : pod["spec"][list]) {
+      if (c.value("name", "") == name) {
+        return c;
+      }
+    }
+  }
+  FAIL("no container " << name << " in spec." << list);
+  return kNone;
 }
 
 }  // namespace sigv4::test
