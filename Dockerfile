@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1
-# The webhook image: the sigv4-injector binary on distroless, as UID 65532, nothing else.
+# The project's image, used twice: the webhook (`sigv4-injector serve`, as UID 65532) and the
+# injected iptables-init container (`/bin/sh -c SCRIPT`, as root with NET_ADMIN and NET_RAW
+# only), which is why it carries a shell and iptables with both backends.
 #
 #   docker build -t ghcr.io/sigv4-injector/sigv4-injector:0.1.0 .
 #
@@ -29,12 +31,27 @@ RUN mkdir -p /out/bin /out/lib \
     | xargs -I{} cp -L {} /out/lib/ \
  && LD_LIBRARY_PATH=/out/lib /out/bin/sigv4-injector version
 
-# distroless/cc: glibc, libstdc++, CA certificates and /etc/passwd with nonroot (65532); no shell,
-# no package manager.
-FROM gcr.io/distroless/cc-debian12:nonroot
+# bookworm-slim rather than distroless: the init container needs /bin/sh and iptables. Debian's
+# iptables package brings both backends, iptables-legacy and iptables-nft (and ip6tables-*); the
+# init script picks the one the node uses. No recommends: the nft CLI is not needed.
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends iptables \
+ && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/lib/ /usr/local/lib/sigv4-injector/
 COPY --from=build /out/bin/sigv4-injector /usr/local/bin/sigv4-injector
 ENV LD_LIBRARY_PATH=/usr/local/lib/sigv4-injector
+# LD_LIBRARY_PATH reaches the init container's programs too: check, with it set, that none of
+# them (sh, grep, both iptables backends and their extensions) loads a library of the bundle,
+# that each backend runs, and that the binary runs.
+RUN ! ldd /bin/sh /bin/grep /usr/sbin/xtables-legacy-multi /usr/sbin/xtables-nft-multi \
+        /usr/lib/*/xtables/*.so | grep -F /usr/local/lib/sigv4-injector/ \
+ && for ipt in iptables-legacy iptables-nft ip6tables-legacy ip6tables-nft; do \
+      "$ipt" --version || exit 1; \
+    done \
+ && sigv4-injector version
+# The webhook runs as 65532 (the chart's runAsUser too); the injected init container overrides it
+# with runAsUser: 0 in its securityContext.
 USER 65532:65532
 EXPOSE 8443 9090
 ENTRYPOINT ["/usr/local/bin/sigv4-injector"]
