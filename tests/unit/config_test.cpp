@@ -19,16 +19,39 @@ std::string error_key(const std::string& yaml) {
 
 }  // namespace
 
-TEST_CASE("defaults reproduce the workshop", "[config]") {
+TEST_CASE("defaults reproduce the workshop except the SPEC 4a differences", "[config]") {
   Config c = default_config();
+  // The workshop's choices, kept.
+  CHECK(c.region == "us-west-2");
   CHECK(c.signing_name == "vpc-lattice-svcs");
-  CHECK(c.proxy.port == 8080);
   CHECK(c.proxy.uid == 101);
   CHECK(c.proxy.upstream_scheme == "http");
+  CHECK(c.proxy.unsigned_payload);
+  CHECK(c.proxy.log_failed_requests);
   CHECK(c.init.cidrs == std::vector<std::string>{"169.254.171.0/24"});
-  CHECK(c.init.image == "public.ecr.aws/d2c6w7a3/iptables");
-  CHECK(c.proxy.image == "public.ecr.aws/aws-observability/aws-sigv4-proxy:latest");
+  CHECK(c.init.include_ports.empty());
   CHECK(c.sidecar_mode == SidecarMode::kLegacy);
+  CHECK(c.proxy.extra_args.empty());
+  CHECK(c.proxy.role_arn.empty());
+  CHECK(c.proxy.host.empty());
+  CHECK(c.proxy.sign_host.empty());
+  // SPEC 4a, each difference from the workshop:
+  // a proxy port apps do not use (the workshop's 8080 collides with 4% of real templates);
+  CHECK(c.proxy.port == 19471);
+  CHECK(kDefaultProxyPort == 19471);
+  // no secrets in logs (the workshop's -v --log-signing-process log the session token);
+  CHECK_FALSE(c.proxy.verbose);
+  CHECK_FALSE(c.proxy.log_signing_process);
+  // never the node's identity (the sidecar gets AWS_EC2_METADATA_DISABLED=true);
+  CHECK_FALSE(c.proxy.allow_node_credentials);
+  // TLS is never captured (the workshop excludes no port);
+  CHECK(c.init.exclude_ports == std::vector<int>{443});
+  // no private CA unless asked for;
+  CHECK(c.proxy.ca_bundle == CaBundle{});
+  // pinned, trusted images (the workshop: public.ecr.aws/d2c6w7a3/iptables and an untagged proxy).
+  CHECK(c.init.image == std::string("ghcr.io/sigv4-injector/sigv4-injector:") + SIGV4_VERSION);
+  CHECK(c.init.image.rfind(std::string(kImageRepository) + ":", 0) == 0);
+  CHECK(c.proxy.image == "public.ecr.aws/aws-observability/aws-sigv4-proxy:1.11.1");
   CHECK_NOTHROW(validate_config(c));
 }
 
@@ -77,7 +100,8 @@ init:
 
 TEST_CASE("an empty config file gives the defaults", "[config]") {
   CHECK(load_config("").region == default_config().region);
-  CHECK(load_config("# nothing\n").proxy.port == 8080);
+  CHECK(load_config("# nothing\n") == default_config());
+  CHECK(load_config("# nothing\n").proxy.port == 19471);
 }
 
 TEST_CASE("config errors name the key", "[config]") {

@@ -158,8 +158,11 @@ TEST_CASE("credential sync copies env that appeared after injection, once", "[pa
   REQUIRE_FALSE(ops.empty());
   Json synced = pod.patch(ops);
   const Json& proxy = synced["spec"]["containers"][1];
-  CHECK(proxy["env"].size() == 3);
-  CHECK(proxy["volumeMounts"][0]["name"] == "aws-iam-token");
+  CHECK(proxy["env"] == Json::array({{{"name", "AWS_REGION"}, {"value", "us-west-2"}},
+                                     {{"name", "AWS_EC2_METADATA_DISABLED"}, {"value", "true"}},
+                                     pod["spec"]["containers"][0]["env"][0],
+                                     pod["spec"]["containers"][0]["env"][1]}));
+  CHECK(proxy["volumeMounts"] == pod["spec"]["containers"][0]["volumeMounts"]);
   CHECK(credential_sync_patch(synced).empty());  // idempotent
 }
 

@@ -23,9 +23,19 @@ TEST_CASE("the script fails loudly and is re-runnable", "[spec]") {
   CHECK(contains(s, "-t nat -C OUTPUT -p tcp -d \"$cidr\" -j EGRESS_PROXY 2>/dev/null ||"));
   CHECK(contains(s, "-m owner --uid-owner \"$PROXY_UID\" -j RETURN"));
   CHECK(contains(s, "-j REDIRECT --to-ports \"$PROXY_PORT\""));
-  CHECK(contains(s, "PROXY_PORT=8080 PROXY_UID=101"));
+  CHECK(contains(s, "PROXY_PORT=19471 PROXY_UID=101"));
+  CHECK(contains(s, "EXCLUDE_PORTS=\"443\" INCLUDE_PORTS=\"\"\n"));  // TLS is never captured
   CHECK(contains(s, "capture \"$v4\" 169.254.171.0/24\n"));
   CHECK(contains(s, "MODE=auto"));
+  // The proxy port is refused to peers, once however often the script runs, and the legacy
+  // tables are counted from /proc before any listing could create them.
+  CHECK(contains(s,
+                 "-C INPUT ! -i lo -p tcp --dport \"$PROXY_PORT\" -j REJECT --reject-with "
+                 "tcp-reset 2>/dev/null ||"));
+  CHECK(contains(s, "v4=$(backend iptables)\nguard \"$v4\"\ncapture \"$v4\""));
+  CHECK(contains(s, "then\n  guard \"$v6\"\n  capture \"$v6\" fd00:ec2:80::/64\n"));
+  CHECK(contains(s, "grep -qx nat \"$names\""));
+  CHECK(s.find("/proc/net/ip_tables_names") < s.find("-t nat -S"));
 }
 
 TEST_CASE("the script follows the settings", "[spec]") {
@@ -45,19 +55,30 @@ TEST_CASE("the script follows the settings", "[spec]") {
   SECTION("IPv6 on applies ip6tables unconditionally") {
     c.ipv6 = Ipv6Mode::kOn;
     std::string on = iptables_script(c);
-    CHECK(contains(on, "v6=$(backend ip6tables)\ncapture \"$v6\" fd00:ec2:80::/64"));
+    CHECK(contains(on, "v6=$(backend ip6tables)\nguard \"$v6\"\ncapture \"$v6\" fd00:ec2:80::/64"));
+    CHECK_FALSE(contains(on, "if [ -e /proc/net/if_inet6 ]"));
   }
   SECTION("IPv6 auto applies it only where the pod has IPv6") {
     c.ipv6 = Ipv6Mode::kAuto;
     CHECK(contains(iptables_script(c), "if [ -e /proc/net/if_inet6 ]"));
   }
-  SECTION("IPv6 off leaves ip6tables alone") {
+  SECTION("IPv6 off captures nothing over IPv6, but still guards the port where IPv6 is") {
     c.ipv6 = Ipv6Mode::kOff;
-    CHECK_FALSE(contains(iptables_script(c), "capture \"$v6\""));
+    std::string off = iptables_script(c);
+    CHECK_FALSE(contains(off, "capture \"$v6\""));
+    CHECK(contains(off,
+                   "if [ -e /proc/net/if_inet6 ] && v6=$(backend ip6tables 2>/dev/null); "
+                   "then\n  guard \"$v6\"\nelse"));
   }
-  SECTION("no IPv4 CIDRs, no iptables call") {
+  SECTION("no IPv4 CIDRs: IPv4 is guarded, not captured") {
     c.init.cidrs.clear();
-    CHECK_FALSE(contains(iptables_script(c), "capture \"$v4\""));
+    std::string v6_only = iptables_script(c);
+    CHECK_FALSE(contains(v6_only, "capture \"$v4\""));
+    CHECK(contains(v6_only, "v4=$(backend iptables)\nguard \"$v4\"\n"));
+  }
+  SECTION("no excluded ports when the settings list none") {
+    c.init.exclude_ports.clear();
+    CHECK(contains(iptables_script(c), "EXCLUDE_PORTS=\"\" INCLUDE_PORTS=\"80\""));
   }
 }
 
@@ -74,16 +95,20 @@ TEST_CASE("the init container has the capabilities and nothing more", "[spec]") 
   CHECK(init["resources"]["requests"]["cpu"] == "10m");
 }
 
-TEST_CASE("the proxy container is hardened and carries the workshop args", "[spec]") {
+TEST_CASE("the proxy container is hardened and carries the workshop args less debug logging",
+          "[spec]") {
   Json pod = test::make_pod();
   Json proxy = proxy_container(default_config(), pod);
   CHECK(proxy["name"] == "sigv4proxy");
+  // The workshop's args but -v --log-signing-process (SPEC 4a: they log the session token).
   CHECK(proxy["args"] ==
         Json::array({"--name", "vpc-lattice-svcs", "--region", "us-west-2", "--upstream-url-scheme",
-                     "http", "--unsigned-payload", "--log-failed-requests", "-v",
-                     "--log-signing-process", "--port", ":8080"}));
-  CHECK(proxy["ports"][0] == Json{{"name", "proxy"}, {"containerPort", 8080}, {"protocol", "TCP"}});
-  CHECK(proxy["env"][0] == Json{{"name", "AWS_REGION"}, {"value", "us-west-2"}});
+                     "http", "--unsigned-payload", "--log-failed-requests", "--port", ":19471"}));
+  CHECK(proxy["ports"] ==
+        Json::array({Json{{"name", "proxy"}, {"containerPort", 19471}, {"protocol", "TCP"}}}));
+  CHECK(proxy["env"] ==
+        Json::array({Json{{"name", "AWS_REGION"}, {"value", "us-west-2"}},
+                     Json{{"name", "AWS_EC2_METADATA_DISABLED"}, {"value", "true"}}}));
   const Json& sc = proxy["securityContext"];
   CHECK(sc["runAsUser"] == 101);
   CHECK(sc["runAsNonRoot"] == true);
@@ -140,10 +165,12 @@ TEST_CASE("credential env and token mounts are copied from the app container", "
       {"name": "aws-iam-token", "mountPath": "/var/run/secrets/eks.amazonaws.com/serviceaccount",
        "readOnly": true}]})"));
   Json proxy = proxy_container(default_config(), pod);
-  REQUIRE(proxy["env"].size() == 4);
-  CHECK(proxy["env"][1]["name"] == "AWS_STS_REGIONAL_ENDPOINTS");
-  CHECK(proxy["env"][2]["name"] == "AWS_ROLE_ARN");
-  CHECK(proxy["env"][3]["name"] == "AWS_WEB_IDENTITY_TOKEN_FILE");
+  REQUIRE(proxy["env"].size() == 5);
+  CHECK(proxy["env"][0]["name"] == "AWS_REGION");
+  CHECK(proxy["env"][1]["name"] == "AWS_EC2_METADATA_DISABLED");
+  CHECK(proxy["env"][2]["name"] == "AWS_STS_REGIONAL_ENDPOINTS");
+  CHECK(proxy["env"][3]["name"] == "AWS_ROLE_ARN");
+  CHECK(proxy["env"][4]["name"] == "AWS_WEB_IDENTITY_TOKEN_FILE");
   REQUIRE(proxy["volumeMounts"].size() == 1);
   CHECK(proxy["volumeMounts"][0]["name"] == "aws-iam-token");
 }
@@ -178,7 +205,7 @@ TEST_CASE("the containers follow the settings of each call, not the last ones ca
     CHECK(init_container(a) == init_a);
     CHECK(proxy_container(a, test::make_pod()) == proxy_a);
   }
-  CHECK(contains(init_a["command"][2].get<std::string>(), "PROXY_PORT=8080"));
+  CHECK(contains(init_a["command"][2].get<std::string>(), "PROXY_PORT=19471"));
   // A copy: changing what one call returned does not change the next.
   Json changed = init_container(a);
   changed["image"] = "changed";
@@ -201,5 +228,5 @@ TEST_CASE("native mode with token mounts keeps the field order", "[spec]") {
   CHECK(keys == std::vector<std::string>{"name", "image", "args", "ports", "env", "resources",
                                          "securityContext", "volumeMounts", "restartPolicy",
                                          "startupProbe"});
-  CHECK(proxy["env"].size() == 2);
+  CHECK(proxy["env"].size() == 3);
 }
