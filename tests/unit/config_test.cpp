@@ -133,3 +133,87 @@ TEST_CASE("config errors name the key", "[config]") {
   CHECK(error_key("proxy: [") == "config");
   CHECK(error_key("proxy: 3") == "proxy");
 }
+
+TEST_CASE("proxy.allowNodeCredentials and proxy.caBundle load", "[config]") {
+  using Kind = CaBundle::Kind;
+  struct Good {
+    const char* yaml;
+    bool allow_node_credentials;
+    CaBundle ca_bundle;
+  };
+  auto row = GENERATE(values<Good>({
+      {"proxy:\n  allowNodeCredentials: true", true, {}},
+      {"proxy:\n  allowNodeCredentials: false", false, {}},
+      {"proxy:\n  caBundle: {configMap: private-ca}", false, {Kind::kConfigMap, "private-ca"}},
+      {"proxy:\n  caBundle: {secret: lattice-ca}", false, {Kind::kSecret, "lattice-ca"}},
+      {"proxy:\n  caBundle: {secret: lattice-ca, key: tls.crt}",
+       false,
+       {Kind::kSecret, "lattice-ca", "tls.crt"}},
+      {"proxy:\n  caBundle:\n    key: root_ca-2.pem\n    configMap: ca.example.com",
+       false,
+       {Kind::kConfigMap, "ca.example.com", "root_ca-2.pem"}},
+      {"proxy:\n  caBundle: {configMap: a}\n  allowNodeCredentials: true",
+       true,
+       {Kind::kConfigMap, "a"}},
+      {"proxy:\n  caBundle: null", false, {}},
+  }));
+  INFO(row.yaml);
+  Config c = load_config(row.yaml);
+  CHECK(c.proxy.allow_node_credentials == row.allow_node_credentials);
+  CHECK(c.proxy.ca_bundle == row.ca_bundle);
+  // Nothing else moves.
+  Config rest = c;
+  rest.proxy.allow_node_credentials = false;
+  rest.proxy.ca_bundle = {};
+  CHECK(rest == default_config());
+}
+
+TEST_CASE("bad proxy.allowNodeCredentials and proxy.caBundle name the key", "[config]") {
+  struct Bad {
+    const char* yaml;
+    const char* key;
+  };
+  auto row = GENERATE(values<Bad>({
+      {"proxy:\n  allowNodeCredentials: maybe", "proxy.allowNodeCredentials"},
+      {"proxy:\n  allowNodeCredentials: [true]", "proxy.allowNodeCredentials"},
+      {"proxy:\n  caBundle: private-ca", "proxy.caBundle"},
+      {"proxy:\n  caBundle: [private-ca]", "proxy.caBundle"},
+      {"proxy:\n  caBundle: {}", "proxy.caBundle"},
+      {"proxy:\n  caBundle: {key: ca.crt}", "proxy.caBundle"},
+      // both a ConfigMap and a Secret: the second one named is the error
+      {"proxy:\n  caBundle: {configMap: a, secret: b}", "proxy.caBundle.secret"},
+      {"proxy:\n  caBundle: {secret: b, configMap: a}", "proxy.caBundle.configMap"},
+      // bad object names (DNS-1123 subdomains), for either kind
+      {"proxy:\n  caBundle: {configMap: Private-CA}", "proxy.caBundle.configMap"},
+      {"proxy:\n  caBundle: {configMap: private_ca}", "proxy.caBundle.configMap"},
+      {"proxy:\n  caBundle: {configMap: -ca}", "proxy.caBundle.configMap"},
+      {"proxy:\n  caBundle: {configMap: ''}", "proxy.caBundle.configMap"},
+      {"proxy:\n  caBundle: {configMap: [a]}", "proxy.caBundle.configMap"},
+      {"proxy:\n  caBundle: {secret: ca.}", "proxy.caBundle.secret"},
+      {"proxy:\n  caBundle: {secret: a/b}", "proxy.caBundle.secret"},
+      {"proxy:\n  caBundle: {secret: ca crt}", "proxy.caBundle.secret"},
+      // bad data keys
+      {"proxy:\n  caBundle: {configMap: ca, key: ''}", "proxy.caBundle.key"},
+      {"proxy:\n  caBundle: {configMap: ca, key: ..}", "proxy.caBundle.key"},
+      {"proxy:\n  caBundle: {secret: ca, key: a/ca.crt}", "proxy.caBundle.key"},
+      {"proxy:\n  caBundle: {secret: ca, key: 'ca crt'}", "proxy.caBundle.key"},
+      {"proxy:\n  caBundle: {secret: ca, key: {a: b}}", "proxy.caBundle.key"},
+      // unknown subkeys
+      {"proxy:\n  caBundle: {configmap: ca}", "proxy.caBundle.configmap"},
+      {"proxy:\n  caBundle: {configMap: ca, path: ca.crt}", "proxy.caBundle.path"},
+      {"proxy:\n  caBundle: {secretName: ca}", "proxy.caBundle.secretName"},
+      {"proxy:\n  allowNodeCredential: true", "proxy.allowNodeCredential"},
+  }));
+  INFO(row.yaml);
+  CHECK(error_key(row.yaml) == row.key);
+}
+
+TEST_CASE("a CA bundle's name and key are at most 253 characters", "[config]") {
+  const std::string longest(253, 'a');
+  CHECK(error_key("proxy:\n  caBundle: {secret: " + longest + ", key: " + longest + "}") ==
+        "(accepted)");
+  CHECK(error_key("proxy:\n  caBundle: {configMap: " + longest + "a}") ==
+        "proxy.caBundle.configMap");
+  CHECK(error_key("proxy:\n  caBundle: {secret: ca, key: " + longest + "a}") ==
+        "proxy.caBundle.key");
+}

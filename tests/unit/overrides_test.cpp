@@ -47,6 +47,39 @@ TEST_CASE("good override values take effect", "[overrides]") {
   Config info = with("sigv4-injector.io/log-level", "info");
   CHECK(info.proxy.log_failed_requests);
   CHECK_FALSE(info.proxy.log_signing_process);
+  CHECK_FALSE(info.proxy.verbose);
+  Config debug = with("sigv4-injector.io/log-level", "debug");
+  CHECK(debug.proxy.log_failed_requests);
+  CHECK(debug.proxy.log_signing_process);
+  CHECK(debug.proxy.verbose);
+}
+
+TEST_CASE("the ca-bundle annotation names a ConfigMap or Secret and a key", "[overrides]") {
+  using Kind = CaBundle::Kind;
+  struct Good {
+    const char* value;
+    CaBundle bundle;
+  };
+  auto row = GENERATE(values<Good>({
+      {"configmap/private-ca", {Kind::kConfigMap, "private-ca", "ca.crt"}},
+      {"secret/private-ca", {Kind::kSecret, "private-ca", "ca.crt"}},
+      {"configmap/private-ca/root.pem", {Kind::kConfigMap, "private-ca", "root.pem"}},
+      {"secret/lattice.example.com/tls.crt", {Kind::kSecret, "lattice.example.com", "tls.crt"}},
+      {"secret/0ca/ROOT_CA-2.crt", {Kind::kSecret, "0ca", "ROOT_CA-2.crt"}},
+  }));
+  INFO(row.value);
+  Config c = with("sigv4-injector.io/ca-bundle", row.value);
+  CHECK(c.proxy.ca_bundle == row.bundle);
+  c.proxy.ca_bundle = {};
+  CHECK(c == default_config());  // nothing else moves
+}
+
+TEST_CASE("the ca-bundle annotation wins over proxy.caBundle", "[overrides]") {
+  Config base = default_config();
+  base.proxy.ca_bundle = {CaBundle::Kind::kConfigMap, "cluster-ca", "bundle.pem"};
+  CHECK(apply_overrides(base, Json::object()).proxy.ca_bundle == base.proxy.ca_bundle);
+  Config c = apply_overrides(base, Json{{"sigv4-injector.io/ca-bundle", "secret/team-ca"}});
+  CHECK(c.proxy.ca_bundle == CaBundle{CaBundle::Kind::kSecret, "team-ca", "ca.crt"});
 }
 
 TEST_CASE("cidrs split by family", "[overrides]") {
@@ -88,6 +121,24 @@ TEST_CASE("bad override values name the annotation and the value", "[overrides]"
       {"sigv4-injector.io/memory-request", "0"},
       {"sigv4-injector.io/cpu-request", "2"},     // above the default 500m limit
       {"sigv4-injector.io/regoin", "us-west-2"},  // typo: unknown key
+      {"sigv4-injector.io/ca-bundle", ""},
+      {"sigv4-injector.io/ca-bundle", "private-ca"},
+      {"sigv4-injector.io/ca-bundle", "configmap"},
+      {"sigv4-injector.io/ca-bundle", "configmap/"},
+      {"sigv4-injector.io/ca-bundle", "ConfigMap/private-ca"},
+      {"sigv4-injector.io/ca-bundle", "configMap/private-ca"},
+      {"sigv4-injector.io/ca-bundle", "secrets/private-ca"},
+      {"sigv4-injector.io/ca-bundle", "pvc/private-ca"},
+      {"sigv4-injector.io/ca-bundle", "configmap/Private-CA"},
+      {"sigv4-injector.io/ca-bundle", "secret/private_ca"},
+      {"sigv4-injector.io/ca-bundle", "secret/-ca"},
+      {"sigv4-injector.io/ca-bundle", "secret/ca-"},
+      {"sigv4-injector.io/ca-bundle", "configmap//ca.crt"},
+      {"sigv4-injector.io/ca-bundle", "configmap/private-ca/"},
+      {"sigv4-injector.io/ca-bundle", "configmap/private-ca/.."},
+      {"sigv4-injector.io/ca-bundle", "configmap/private-ca/a/ca.crt"},
+      {"sigv4-injector.io/ca-bundle", "secret/private-ca/ca crt"},
+      {"sigv4-injector.io/ca-bundle", " secret/private-ca"},
       {"sidecar.aws.signing-proxy/unsigned-payload", "maybe"},
       {"sidecar.aws.signing-proxy/upstream-url-scheme", "gopher"},
   }));

@@ -230,3 +230,111 @@ TEST_CASE("native mode with token mounts keeps the field order", "[spec]") {
                                          "startupProbe"});
   CHECK(proxy["env"].size() == 3);
 }
+
+TEST_CASE("proxy logging: failed requests only, unless log-level says otherwise", "[spec]") {
+  struct Row {
+    const char* log_level;  // sigv4-injector.io/log-level, "" for none
+    std::vector<std::string> logging_args;
+  };
+  auto row = GENERATE(values<Row>({
+      {"", {"--log-failed-requests"}},
+      {"info", {"--log-failed-requests"}},
+      {"debug", {"--log-failed-requests", "-v", "--log-signing-process"}},
+      {"off", {}},
+  }));
+  INFO("log-level " << row.log_level);
+  Json annotations = Json::object();
+  if (*row.log_level != '\0') {
+    annotations["sigv4-injector.io/log-level"] = row.log_level;
+  }
+  Json want = Json::array({"--name", "vpc-lattice-svcs", "--region", "us-west-2",
+                           "--upstream-url-scheme", "http", "--unsigned-payload"});
+  for (const auto& arg : row.logging_args) {
+    want.push_back(arg);
+  }
+  want.push_back("--port");
+  want.push_back(":19471");
+  CHECK(proxy_args(test::apply_overrides(default_config(), annotations)) == want);
+}
+
+TEST_CASE("the sidecar's env: no node credentials unless allowed, the CA bundle's directory",
+          "[spec]") {
+  const Json region = {{"name", "AWS_REGION"}, {"value", "us-west-2"}};
+  const Json no_imds = {{"name", "AWS_EC2_METADATA_DISABLED"}, {"value", "true"}};
+  const Json cert_dir = {{"name", "SSL_CERT_DIR"},
+                         {"value", "/var/run/secrets/sigv4-injector.io/ca-bundle"}};
+  struct Row {
+    bool allow_node_credentials;
+    bool ca_bundle;
+    SidecarMode mode;
+    Json env;
+  };
+  auto row = GENERATE_COPY(values<Row>({
+      {false, false, SidecarMode::kLegacy, Json::array({region, no_imds})},
+      {true, false, SidecarMode::kLegacy, Json::array({region})},
+      {false, true, SidecarMode::kLegacy, Json::array({region, no_imds, cert_dir})},
+      {true, true, SidecarMode::kLegacy, Json::array({region, cert_dir})},
+      {false, false, SidecarMode::kNative, Json::array({region, no_imds})},
+      {true, false, SidecarMode::kNative, Json::array({region})},
+  }));
+  Config c = default_config();
+  c.proxy.allow_node_credentials = row.allow_node_credentials;
+  c.sidecar_mode = row.mode;
+  if (row.ca_bundle) {
+    c.proxy.ca_bundle = {CaBundle::Kind::kConfigMap, "private-ca"};
+  }
+  INFO(row.env.dump());
+  Json proxy = proxy_container(c, test::make_pod());
+  CHECK(proxy["env"] == row.env);
+  if (row.ca_bundle) {
+    CHECK(proxy["volumeMounts"] ==
+          Json::array({{{"name", "sigv4-injector-ca-bundle"},
+                        {"mountPath", "/var/run/secrets/sigv4-injector.io/ca-bundle"},
+                        {"readOnly", true}}}));
+  } else {
+    CHECK_FALSE(proxy.contains("volumeMounts"));
+  }
+}
+
+TEST_CASE("the init container reads the node's address only in native mode", "[spec]") {
+  // The kubelet's startup probe of a native sidecar comes from the node: the script lets
+  // HOST_IP through the guard. A legacy sidecar has no probe, so no peer is let through.
+  auto mode = GENERATE(SidecarMode::kLegacy, SidecarMode::kNative);
+  Config c = default_config();
+  c.sidecar_mode = mode;
+  Json init = init_container(c);
+  if (mode == SidecarMode::kNative) {
+    CHECK(init["env"] ==
+          Json::array({{{"name", "HOST_IP"},
+                        {"valueFrom", {{"fieldRef", {{"fieldPath", "status.hostIP"}}}}}}}));
+  } else {
+    CHECK_FALSE(init.contains("env"));
+  }
+  CHECK(init["command"][2] == iptables_script(c));
+}
+
+TEST_CASE("the CA bundle's volume projects the key as ca.crt", "[spec]") {
+  struct Row {
+    CaBundle bundle;
+    Json volume;
+  };
+  auto row = GENERATE(values<Row>({
+      {{}, nullptr},
+      {{CaBundle::Kind::kConfigMap, "private-ca"},
+       {{"name", "sigv4-injector-ca-bundle"},
+        {"configMap",
+         {{"name", "private-ca"}, {"items", {{{"key", "ca.crt"}, {"path", "ca.crt"}}}}}}}},
+      {{CaBundle::Kind::kSecret, "lattice-tls", "root.pem"},
+       {{"name", "sigv4-injector-ca-bundle"},
+        {"secret",
+         {{"secretName", "lattice-tls"}, {"items", {{{"key", "root.pem"}, {"path", "ca.crt"}}}}}}}},
+  }));
+  Config c = default_config();
+  c.proxy.ca_bundle = row.bundle;
+  const std::string text = ca_bundle_volume_text(c);
+  if (row.volume.is_null()) {
+    CHECK(text.empty());
+  } else {
+    CHECK(Json::parse(text) == row.volume);
+  }
+}
