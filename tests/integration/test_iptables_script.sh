@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the init container's script against real iptables (legacy and nft) inside network
-# namespaces this test creates, and checks the rules it leaves: the workshop's four rules, the
-# same as the workshop's own script produces; safe to re-run; loud on failure; the options
-# (ports, IPv6, backend choice) do what they say.
+# namespaces this test creates (unshare --net: the host's iptables are never touched), and checks
+# the rules it leaves: the workshop's four rules, as the workshop's own script produces them, plus
+# SPEC 4a's (port 443 not captured, the proxy port refused to peers but loopback); safe to re-run;
+# loud on failure; the options (ports, IPv6, backend choice, HOST_IP) do what they say; the
+# backend probe creates no legacy tables.
 set -uo pipefail
 BIN=${SIGV4_BIN:?} SRC=${SIGV4_SRC:?}
 TMP=${SIGV4_TMP:-$(mktemp -d)}
@@ -51,35 +53,109 @@ print(" ".join(line.strip() for line in block.splitlines() if line.strip()))
 PY
 )
 nat_rules() { echo "$1 -t nat -S | grep -v '^-P'"; }
+input_rules() { echo "$1 -S INPUT | grep -v '^-P'"; }
+# The script $1 run in a subshell (its set -eu stays there) with its progress lines dropped;
+# errors still show.
+quietly() { printf '(\n%s\n) >/dev/null\n' "$1"; }
 
+PORT=19471  # SPEC 4a: the default proxy port (the workshop's is 8080)
+REJECT="! -i lo -p tcp -m tcp --dport $PORT -j REJECT --reject-with tcp-reset"
 default=$(script_for '{}')
 
+# The workshop's rules, with SPEC 4a's differences made explicitly: its port 8080 is our 19471,
+# and port 443 RETURNs before the REDIRECT (TLS is never captured). Nothing else may differ.
+workshop_ours=$(echo "$workshop_script" | sed "s/--to-ports 8080/--to-ports $PORT/")
 for backend in legacy nft; do
-  want=$(in_netns "$(echo "$workshop_script" | sed "s/iptables /iptables-$backend /g")
+  want=$(in_netns "$(echo "$workshop_ours" | sed "s/iptables /iptables-$backend /g")
                    $(nat_rules iptables-$backend)")
-  got=$(in_netns "$(script_for '{}' | sed "s/^MODE=auto/MODE=$backend/")
+  expected=$(sed "/-j REDIRECT/i -A EGRESS_PROXY -p tcp -m tcp --dport 443 -j RETURN" <<<"$want")
+  got=$(in_netns "$(quietly "$(sed "s/^MODE=auto/MODE=$backend/" <<<"$default")")
                   $(nat_rules iptables-$backend)")
-  [[ -n "$want" && "$got" == *"$want"* && $(grep -c . <<<"$want") -eq 4 ]]
-  result "$backend: same rules as the workshop's script" $? "want:
+  [[ $(grep -c . <<<"$want") -eq 4 && "$want" == *"--to-ports $PORT"* &&
+     $(grep -c . <<<"$expected") -eq 5 && "$got" == "$expected" ]]
+  result "$backend: the workshop's rules, plus the 443 RETURN" $? "want (the workshop's, port $PORT):
 $want
+expected (plus SPEC 4a):
+$expected
 got:
 $got"
 done
 
-got=$(in_netns "$default
+for backend in legacy nft; do
+  got=$(in_netns "ip link set lo up; $(quietly "$(sed "s/^MODE=auto/MODE=$backend/" <<<"$default")")
+                  echo v4; $(input_rules iptables-$backend); echo v6; $(input_rules ip6tables-$backend)")
+  [[ "$got" == "v4
+-A INPUT $REJECT
+v6
+-A INPUT $REJECT" ]]
+  result "$backend: the proxy port is refused to peers (iptables and ip6tables INPUT)" $? "$got"
+done
+
+got=$(in_netns "ip link set lo up; $default
 $default
-$(nat_rules iptables-nft)")
-[[ $(grep -c -- '-A OUTPUT' <<<"$got") -eq 1 && $(grep -c -- '-j REDIRECT' <<<"$got") -eq 1 ]]
-result "re-run: exits 0, no duplicate rules" $? "$got"
+$(nat_rules iptables-nft); $(input_rules iptables-nft); $(input_rules ip6tables-nft)")
+[[ $(grep -c -- '-A OUTPUT' <<<"$got") -eq 1 && $(grep -c -- '-j REDIRECT' <<<"$got") -eq 1 &&
+   $(grep -c -- '--dport 443 -j RETURN' <<<"$got") -eq 1 &&
+   $(grep -c -- "-A INPUT $REJECT" <<<"$got") -eq 2 ]]
+result "re-run: exits 0, no duplicate rules, no duplicate guard" $? "$got"
+
+# HOST_IP (the node, for a native sidecar's startup probe) is let through before the REJECT, in
+# its own family only.
+got=$(in_netns "ip link set lo up; export HOST_IP=10.1.2.3; $(quietly "$default")
+                echo v4; $(input_rules iptables-nft); echo v6; $(input_rules ip6tables-nft)")
+[[ "$got" == "v4
+-A INPUT -s 10.1.2.3/32 ! -i lo -p tcp -m tcp --dport $PORT -j ACCEPT
+-A INPUT $REJECT
+v6
+-A INPUT $REJECT" ]]
+result "HOST_IP=10.1.2.3: an ACCEPT for the node before the REJECT, IPv4 only" $? "$got"
+
+got=$(in_netns "ip link set lo up; export HOST_IP=fd00:1::7; $(quietly "$default")
+                echo v4; $(input_rules iptables-nft)
+                echo v6; $(input_rules ip6tables-nft)")
+[[ "$got" == "v4
+-A INPUT $REJECT
+v6
+-A INPUT -s fd00:1::7/128 ! -i lo -p tcp -m tcp --dport $PORT -j ACCEPT
+-A INPUT $REJECT" ]]
+result "HOST_IP=fd00:1::7: the ACCEPT only in ip6tables" $? "$got"
+
+got=$(in_netns "ip link set lo up; export HOST_IP=10.1.2.3; $(quietly "$default"); $(quietly "$default")
+                $(input_rules iptables-nft)")
+[[ $(grep -c -- '-j ACCEPT' <<<"$got") -eq 1 && $(grep -c -- '-j REJECT' <<<"$got") -eq 1 ]]
+result "HOST_IP: re-run adds no duplicate ACCEPT" $? "$got"
 
 got=$(in_netns "$default; $(nat_rules iptables-nft); $(nat_rules iptables-legacy)")
-[[ "$got" == *"-A EGRESS_PROXY -p tcp -j REDIRECT --to-ports 8080"* ]] &&
+[[ "$got" == *"-A EGRESS_PROXY -p tcp -j REDIRECT --to-ports $PORT"* ]] &&
   [[ $(grep -c -- '-N EGRESS_PROXY' <<<"$got") -eq 1 ]]
 result "auto: one backend chosen (nft when the namespace is empty)" $? "$got"
 
+# Listing a legacy table creates it (and an nft pod with empty legacy tables warns on every
+# listing): the probe reads /proc/net/ip*_tables_names instead. Nothing here lists legacy tables.
+got=$(in_netns "ip link set lo up; $(quietly "$default")
+                echo ip_tables_names:; cat /proc/net/ip_tables_names 2>/dev/null
+                echo ip6_tables_names:; cat /proc/net/ip6_tables_names 2>/dev/null
+                echo nft:; $(nat_rules iptables-nft) | grep -c REDIRECT")
+[[ "$got" == "ip_tables_names:
+ip6_tables_names:
+nft:
+1" ]]
+result "auto on an empty namespace creates no legacy tables" $? "$got"
+
 got=$(in_netns "iptables-legacy -t nat -N USER_CHAIN; $default; $(nat_rules iptables-legacy)")
-[[ "$got" == *"-A EGRESS_PROXY -p tcp -j REDIRECT --to-ports 8080"* ]]
-result "auto: follows the backend already holding rules (legacy)" $? "$got"
+[[ "$got" == *"-A EGRESS_PROXY -p tcp -j REDIRECT --to-ports $PORT"* ]]
+result "auto: follows the backend already holding a chain (legacy)" $? "$got"
+
+got=$(in_netns "iptables-legacy -t nat -A OUTPUT -d 10.0.0.0/8 -p tcp -j RETURN; $(quietly "$default")
+                echo legacy:; $(nat_rules iptables-legacy); $(input_rules iptables-legacy)
+                echo nft:; ($(nat_rules iptables-nft); $(input_rules iptables-nft)) 2>/dev/null")
+[[ "$got" == "legacy:
+-N EGRESS_PROXY
+-A OUTPUT -d 10.0.0.0/8 -p tcp -j RETURN
+-A OUTPUT -d 169.254.171.0/24 -p tcp -j EGRESS_PROXY"*"-A EGRESS_PROXY -p tcp -j REDIRECT --to-ports $PORT
+-A INPUT $REJECT
+nft:" ]]
+result "auto: joins legacy when it holds a nat rule (capture and guard)" $? "$got"
 
 mkdir -p "$TMP/failing"
 printf '#!/bin/sh\ncase "$*" in *REDIRECT*) echo "iptables: No chain/target/match by that name." >&2; exit 1;; esac\nexec /usr/sbin/iptables-nft "$@"\n' \
@@ -99,14 +175,40 @@ got=$(in_netns "$custom; $(nat_rules iptables-nft)")
    "$got" == *"-A OUTPUT -d 10.9.0.0/16 -p tcp -j EGRESS_PROXY"* ]]
 result "overrides: UID, excluded ports, port and CIDRs" $? "$got"
 
+got=$(in_netns "ip link set lo up; $(quietly "$(script_for '{"sigv4-injector.io/proxy-port":"15001"}')")
+                $(input_rules iptables-nft); $(input_rules ip6tables-nft)")
+[[ $(grep -c -- "-A INPUT ! -i lo -p tcp -m tcp --dport 15001 -j REJECT" <<<"$got") -eq 2 &&
+   "$got" != *"$PORT"* ]]
+result "proxy-port: the guard follows the port" $? "$got"
+
+# A container declaring the proxy port moves the proxy (SPEC 4a): the script's REDIRECT and guard
+# use the port the sidecar listens on.
+cat >"$TMP/busy.json" <<JSON
+{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"app1"},
+ "spec":{"containers":[{"name":"app","image":"nginx","ports":[{"containerPort":$PORT}]}]}}
+JSON
+busy=$("$BIN" inject -f "$TMP/busy.json" -o json 2>/dev/null | python3 -c '
+import json, sys
+pod = json.load(sys.stdin)
+init = [c for c in pod["spec"]["initContainers"] if c["name"] == "iptables-init"][0]
+proxy = [c for c in pod["spec"]["containers"] if c["name"] == "sigv4proxy"][0]
+sys.stdout.write(proxy["args"][proxy["args"].index("--port") + 1] + "\n" + init["command"][2])')
+got=$(in_netns "$(quietly "$(tail -n +2 <<<"$busy")"); $(nat_rules iptables-nft); $(input_rules iptables-nft)")
+[[ $(head -1 <<<"$busy") == ":19472" &&
+   "$got" == *"-A EGRESS_PROXY -p tcp -j REDIRECT --to-ports 19472"* &&
+   "$got" == *"-A INPUT ! -i lo -p tcp -m tcp --dport 19472 -j REJECT"* ]]
+result "a declared proxy port: the sidecar, REDIRECT and guard all move to 19472" $? "$(head -1 <<<"$busy")
+$got"
+
 got=$(in_netns "$(script_for '{"sigv4-injector.io/include-ports":"80,8081"}'); $(nat_rules iptables-nft)")
-[[ "$got" == *"--dport 80 -j REDIRECT --to-ports 8080"* &&
-   "$got" == *"--dport 8081 -j REDIRECT --to-ports 8080"* &&
+[[ "$got" == *"--dport 80 -j REDIRECT --to-ports $PORT"* &&
+   "$got" == *"--dport 8081 -j REDIRECT --to-ports $PORT"* &&
    "$got" != *"-p tcp -j REDIRECT"* ]]
 result "include-ports: only those ports are redirected" $? "$got"
 
 got=$(in_netns "ip link set lo up; $default; $(nat_rules ip6tables-nft)")
-[[ "$got" == *"-A OUTPUT -d fd00:ec2:80::/64 -p tcp -j EGRESS_PROXY"* ]]
+[[ "$got" == *"-A OUTPUT -d fd00:ec2:80::/64 -p tcp -j EGRESS_PROXY"* &&
+   "$got" == *"-A EGRESS_PROXY -p tcp -m tcp --dport 443 -j RETURN"* ]]
 result "IPv6 auto: ip6tables rules for the Lattice IPv6 range" $? "$got"
 
 echo "$passed passed, $failed failed"
