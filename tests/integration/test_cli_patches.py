@@ -2,7 +2,9 @@
 """Every patch the CLI produces for the pod corpus (tests/corpus/pods) is applied with
 `kubectl patch --local --type=json` (the apiserver's own RFC 6902 code) and the result checked:
 the injected containers are where the mode puts them, nothing of the user's pod is lost or
-reordered, and a second `patch` on the result is empty. File names carry the expectation:
+reordered, SPEC 4a holds (one proxy port used everywhere and declared by no other container,
+no node credentials, the CA bundle mounted when asked), and a second `patch` on the result is
+empty. File names carry the expectation:
 NN-name.<inject-legacy|inject-native|skip|deny>.json."""
 import json
 import os
@@ -15,6 +17,9 @@ SRC = pathlib.Path(os.environ["SIGV4_SRC"])
 TMP = pathlib.Path(os.environ.get("SIGV4_TMP", "/tmp/sigv4-cli-patches"))
 OURS = ("sigv4-injector.io/status", "sigv4-injector.io/version",
         "kubectl.kubernetes.io/default-container")
+CA_VOLUME = "sigv4-injector-ca-bundle"
+CA_MOUNT = {"name": CA_VOLUME, "mountPath": "/var/run/secrets/sigv4-injector.io/ca-bundle",
+            "readOnly": True}
 failures = []
 
 
@@ -36,9 +41,16 @@ def names(pod, key):
     return [c.get("name") for c in pod.get("spec", {}).get(key) or []]
 
 
-def strip_injection(pod):
+def strip_injection(pod, had_volumes=True):
     """The pod with what the injector adds taken out: must equal the original."""
     pod = json.loads(json.dumps(pod))
+    volumes = pod.get("spec", {}).get("volumes")
+    if isinstance(volumes, list):
+        kept = [v for v in volumes if v.get("name") != CA_VOLUME]
+        if kept or had_volumes:
+            pod["spec"]["volumes"] = kept
+        else:
+            del pod["spec"]["volumes"]
     for key in ("containers", "initContainers"):
         items = pod.get("spec", {}).get(key)
         if items is None:
@@ -90,8 +102,38 @@ def check_injected(case, original, patched, mode):
             res = c.get("resources", {})
             check(case, res.get("requests") and res.get("limits"),
                   f"{c['name']} requests and limits")
-    check(case, strip_injection(patched) == strip_injection(original),
+    check_secure_defaults(case, original, patched, mode)
+    had_volumes = "volumes" in original.get("spec", {})
+    check(case, strip_injection(patched, had_volumes) == strip_injection(original),
           "user's pod changed besides the injection")
+
+
+def check_secure_defaults(case, original, patched, mode):
+    """SPEC 4a on every injected pod: one proxy port, used everywhere and declared by no other
+    container; no node credentials; the CA bundle mounted exactly when asked for."""
+    spec = patched["spec"]
+    every = spec.get("initContainers", []) + spec["containers"]
+    proxy = next(c for c in every if c["name"] == "sigv4proxy")
+    init = next(c for c in every if c["name"] == "iptables-init")
+    port = int(proxy["args"][proxy["args"].index("--port") + 1].lstrip(":"))
+    check(case, proxy["ports"] == [{"name": "proxy", "containerPort": port, "protocol": "TCP"}],
+          f"proxy containerPort {proxy['ports']} is not --port {port}")
+    check(case, f"PROXY_PORT={port} " in init["command"][2], f"script PROXY_PORT is not {port}")
+    if mode == "native":
+        check(case, proxy["startupProbe"]["tcpSocket"]["port"] == port, "probe port")
+    declared = {p.get("containerPort") for c in every if c["name"] != "sigv4proxy"
+                for p in c.get("ports") or []}
+    check(case, port not in declared, f"proxy port {port} declared by another container")
+    env = {e["name"]: e.get("value") for e in proxy.get("env", [])}
+    check(case, env.get("AWS_EC2_METADATA_DISABLED") == "true", "AWS_EC2_METADATA_DISABLED")
+    ann = original.get("metadata", {}).get("annotations") or {}
+    volumes = [v for v in spec.get("volumes") or [] if v.get("name") == CA_VOLUME]
+    if "sigv4-injector.io/ca-bundle" in ann:
+        check(case, len(volumes) == 1, f"CA bundle volume {volumes}")
+        check(case, (proxy.get("volumeMounts") or [None])[-1] == CA_MOUNT, "CA bundle mount last")
+        check(case, env.get("SSL_CERT_DIR") == CA_MOUNT["mountPath"], "SSL_CERT_DIR")
+    else:
+        check(case, not volumes and "SSL_CERT_DIR" not in env, "CA bundle without asking")
 
 
 def run_case(path):
