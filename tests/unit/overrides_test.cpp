@@ -66,6 +66,7 @@ TEST_CASE("the ca-bundle annotation names a ConfigMap or Secret and a key", "[ov
       {"configmap/private-ca/root.pem", {Kind::kConfigMap, "private-ca", "root.pem"}},
       {"secret/lattice.example.com/tls.crt", {Kind::kSecret, "lattice.example.com", "tls.crt"}},
       {"secret/0ca/ROOT_CA-2.crt", {Kind::kSecret, "0ca", "ROOT_CA-2.crt"}},
+      {"configmap/a.b-c.d/.hidden..pem", {Kind::kConfigMap, "a.b-c.d", ".hidden..pem"}},
   }));
   INFO(row.value);
   Config c = with("sigv4-injector.io/ca-bundle", row.value);
@@ -133,6 +134,11 @@ TEST_CASE("bad override values name the annotation and the value", "[overrides]"
       {"sigv4-injector.io/ca-bundle", "secret/private_ca"},
       {"sigv4-injector.io/ca-bundle", "secret/-ca"},
       {"sigv4-injector.io/ca-bundle", "secret/ca-"},
+      {"sigv4-injector.io/ca-bundle", "secret/ca..example"},
+      {"sigv4-injector.io/ca-bundle", "configmap/ca-.example"},
+      {"sigv4-injector.io/ca-bundle", "configmap/ca.-example"},
+      {"sigv4-injector.io/ca-bundle", "secret/ca/..data"},
+      {"sigv4-injector.io/ca-bundle", "secret/ca/."},
       {"sigv4-injector.io/ca-bundle", "configmap//ca.crt"},
       {"sigv4-injector.io/ca-bundle", "configmap/private-ca/"},
       {"sigv4-injector.io/ca-bundle", "configmap/private-ca/.."},

@@ -217,7 +217,10 @@ std::string check_object_name(std::string_view text) {
                   alnum(text.back()) && std::all_of(text.begin(), text.end(), [&](char c) {
                     return alnum(c) || c == '-' || c == '.';
                   });
-  if (!ok) {
+  // DNS-1123: every dot-separated label starts and ends with a letter or digit too.
+  const bool labels =
+      text.find("..") == text.npos && text.find(".-") == text.npos && text.find("-.") == text.npos;
+  if (!ok || !labels) {
     return "expected a Kubernetes object name: 1-253 lowercase letters, digits, '-' and '.', "
            "starting and ending with a letter or digit";
   }
@@ -225,7 +228,7 @@ std::string check_object_name(std::string_view text) {
 }
 
 std::string check_data_key(std::string_view text) {
-  if (text.empty() || text.size() > 253 || text == "." || text == ".." ||
+  if (text.empty() || text.size() > 253 || text == "." || text.substr(0, 2) == ".." ||
       !std::all_of(text.begin(), text.end(), is_host_char)) {
     return "expected a data key: 1-253 letters, digits, '-', '_' and '.'";
   }

@@ -44,7 +44,7 @@ std::string check_token(std::string_view text);
 // starting and ending with a letter or digit.
 std::string check_object_name(std::string_view text);
 
-// A ConfigMap or Secret data key: 1-253 letters, digits, '-', '_' and '.', not "." or "..".
+// A ConfigMap or Secret data key: 1-253 letters, digits, '-', '_' and '.', not "." nor "..*".
 std::string check_data_key(std::string_view text);
 
 // Splits a comma-separated list, trimming spaces, dropping empty items.
