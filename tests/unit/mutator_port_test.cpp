@@ -50,7 +50,15 @@ void check_proxy_port(const Json& pod, SidecarMode mode, int want) {
   } else {
     CHECK_FALSE(proxy.contains("startupProbe"));
   }
-  const std::string script = container(pod, "initContainers", "iptables-init")["command"][2];
+  const Json& init = container(pod, "initContainers", "iptables-init");
+  if (mode == SidecarMode::kNative) {  // the node's address, for the probe through the guard
+    CHECK(init["env"] ==
+          Json::array({{{"name", "HOST_IP"},
+                        {"valueFrom", {{"fieldRef", {{"fieldPath", "status.hostIP"}}}}}}}));
+  } else {
+    CHECK_FALSE(init.contains("env"));
+  }
+  const std::string script = init["command"][2];
   CHECK(script.find("PROXY_PORT=" + std::to_string(want) + " PROXY_UID=101\n") !=
         std::string::npos);
 }
