@@ -42,7 +42,14 @@ sys.stdout.write(init["command"][2])'
 }
 
 # Runs "$@" in a new network namespace; prints its output.
-in_netns() { unshare --net sh -c "$1" 2>&1; }
+# Runs "$@" in a new network namespace shaped like a pod's: an interface besides lo that has an
+# IPv6 link-local address (a veth pair, as there is no dummy module), as a pod's eth0 has even in
+# an IPv4 cluster; prints its output. in_netns_lo_only: a namespace with nothing but lo.
+in_netns() {
+  unshare --net sh -c "ip link add eth0 type veth peer name peer0 && ip link set eth0 up &&
+                       ip link set peer0 up && $1" 2>&1
+}
+in_netns_lo_only() { unshare --net sh -c "$1" 2>&1; }
 
 workshop_script=$(python3 - "$SRC/tests/reference/workshop-app1-injected-by-hand.yaml" <<'PY'
 import re, sys
@@ -124,6 +131,23 @@ got=$(in_netns "ip link set lo up; export HOST_IP=10.1.2.3; $(quietly "$default"
                 $(input_rules iptables-nft)")
 [[ $(grep -c -- '-j ACCEPT' <<<"$got") -eq 1 && $(grep -c -- '-j REJECT' <<<"$got") -eq 1 ]]
 result "HOST_IP: re-run adds no duplicate ACCEPT" $? "$got"
+
+# A REJECT left by a run without HOST_IP does not shadow the ACCEPT a later run adds.
+got=$(in_netns "ip link set lo up; $(quietly "$default"); export HOST_IP=10.1.2.3
+                $(quietly "$default"); $(input_rules iptables-nft)")
+[[ "$got" == "-A INPUT -s 10.1.2.3/32 ! -i lo -p tcp -m tcp --dport $PORT -j ACCEPT
+-A INPUT $REJECT" ]]
+result "HOST_IP after a run without it: the ACCEPT still precedes the REJECT" $? "$got"
+
+# Only lo: no peer can reach the pod over IPv6, so ip6tables is left alone; the IPv4 guard stays.
+got=$(in_netns_lo_only "ip link set lo up; $default; echo v4; $(input_rules iptables-nft)
+                        echo v6; $(input_rules ip6tables-nft)")
+[[ "$got" == *"no IPv6 in this pod: ip6tables rules skipped"* &&
+   "$got" == *"v4
+-A INPUT $REJECT
+v6" && "$got" != *"v6
+-A"* ]]
+result "no IPv6 address but lo's: ip6tables skipped, IPv4 guarded" $? "$got"
 
 got=$(in_netns "$default; $(nat_rules iptables-nft); $(nat_rules iptables-legacy)")
 [[ "$got" == *"-A EGRESS_PROXY -p tcp -j REDIRECT --to-ports $PORT"* ]] &&

@@ -33,7 +33,9 @@ TEST_CASE("the script fails loudly and is re-runnable", "[spec]") {
                  "-C INPUT ! -i lo -p tcp --dport \"$PROXY_PORT\" -j REJECT --reject-with "
                  "tcp-reset 2>/dev/null ||"));
   CHECK(contains(s, "v4=$(backend iptables)\nguard \"$v4\"\ncapture \"$v4\""));
-  CHECK(contains(s, "then\n  guard \"$v6\"\n  capture \"$v6\" fd00:ec2:80::/64\n"));
+  CHECK(contains(s,
+                 "then\n  v6=$(backend ip6tables)\n  guard \"$v6\"\n"
+                 "  capture \"$v6\" fd00:ec2:80::/64\n"));
   CHECK(contains(s, "grep -qx nat \"$names\""));
   CHECK(s.find("/proc/net/ip_tables_names") < s.find("-t nat -S"));
 }
@@ -56,19 +58,22 @@ TEST_CASE("the script follows the settings", "[spec]") {
     c.ipv6 = Ipv6Mode::kOn;
     std::string on = iptables_script(c);
     CHECK(contains(on, "v6=$(backend ip6tables)\nguard \"$v6\"\ncapture \"$v6\" fd00:ec2:80::/64"));
-    CHECK_FALSE(contains(on, "if [ -e /proc/net/if_inet6 ]"));
+    CHECK_FALSE(contains(on, "/proc/net/if_inet6"));
   }
-  SECTION("IPv6 auto applies it only where the pod has IPv6") {
+  SECTION("IPv6 auto applies it wherever an interface but lo has IPv6, failing loudly there") {
     c.ipv6 = Ipv6Mode::kAuto;
-    CHECK(contains(iptables_script(c), "if [ -e /proc/net/if_inet6 ]"));
+    CHECK(contains(iptables_script(c),
+                   "if grep -qv ' lo$' /proc/net/if_inet6 2>/dev/null; then\n"
+                   "  v6=$(backend ip6tables)\n  guard \"$v6\"\n"
+                   "  capture \"$v6\" fd00:ec2:80::/64\nelse"));
   }
   SECTION("IPv6 off captures nothing over IPv6, but still guards the port where IPv6 is") {
     c.ipv6 = Ipv6Mode::kOff;
     std::string off = iptables_script(c);
     CHECK_FALSE(contains(off, "capture \"$v6\""));
     CHECK(contains(off,
-                   "if [ -e /proc/net/if_inet6 ] && v6=$(backend ip6tables 2>/dev/null); "
-                   "then\n  guard \"$v6\"\nelse"));
+                   "if grep -qv ' lo$' /proc/net/if_inet6 2>/dev/null; then\n"
+                   "  v6=$(backend ip6tables)\n  guard \"$v6\"\nelse"));
   }
   SECTION("no IPv4 CIDRs: IPv4 is guarded, not captured") {
     c.init.cidrs.clear();

@@ -121,10 +121,11 @@ void read_ca_bundle(const YAML::Node& node, const std::string& path, CaBundle& o
       out.name = scalar(n, p);
     };
   };
-  read_map(node, path,
-           {{"configMap", source(CaBundle::Kind::kConfigMap)},
-            {"secret", source(CaBundle::Kind::kSecret)},
-            {"key", [&out](const YAML::Node& n, const std::string& p) { out.key = scalar(n, p); }}});
+  read_map(
+      node, path,
+      {{"configMap", source(CaBundle::Kind::kConfigMap)},
+       {"secret", source(CaBundle::Kind::kSecret)},
+       {"key", [&out](const YAML::Node& n, const std::string& p) { out.key = scalar(n, p); }}});
   if (node && !node.IsNull() && out.kind == CaBundle::Kind::kNone) {
     throw InputError(path, "expected configMap: NAME or secret: NAME (and optionally key)");
   }

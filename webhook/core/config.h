@@ -43,8 +43,8 @@ struct ProxyConfig {
   std::string upstream_scheme;  // http | https
   bool unsigned_payload = true;
   bool log_failed_requests = true;
-  bool log_signing_process = false;  // logs the session token: debug only
-  bool verbose = false;              // implies both log options above
+  bool log_signing_process = false;     // logs the session token: debug only
+  bool verbose = false;                 // implies both log options above
   bool allow_node_credentials = false;  // else AWS_EC2_METADATA_DISABLED=true on the sidecar
   std::vector<std::string> extra_args;
   std::string role_arn;   // --role-arn, optional

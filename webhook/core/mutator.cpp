@@ -1,5 +1,6 @@
 #include "mutator.h"
 
+#include <algorithm>
 #include <bitset>
 #include <optional>
 #include <string>
@@ -84,6 +85,17 @@ std::optional<std::string> settle_proxy_port(const JsonNode& pod, Config& settin
   return std::nullopt;
 }
 
+// True when the settings redirect port 443 to the plain-HTTP proxy, which breaks TLS: the
+// default excludes it, but an exclude-ports override replaces that list.
+bool captures_tls(const Config& settings) {
+  const auto& init = settings.init;
+  const auto has_443 = [](const std::vector<int>& ports) {
+    return std::find(ports.begin(), ports.end(), 443) != ports.end();
+  };
+  return !has_443(init.exclude_ports) &&
+         (init.include_ports.empty() || has_443(init.include_ports));
+}
+
 // What admission_review_shape() keeps, and who reads it. Adding a read of another field of the
 // review means adding it here: the fuzz target and the unit tests compare every answer with the
 // answer for the review parsed whole, so a missing entry fails them.
@@ -157,6 +169,11 @@ Mutation mutate_pod(const PodRequest& request, const Config& config, Route route
     m.warnings.clear();
     m.denial = std::move(denial);
     return m;
+  }
+  if (captures_tls(settings)) {
+    m.warnings.emplace_back(
+        "sigv4-injector: port 443 is captured (exclude-ports does not list it): https:// calls "
+        "to VPC Lattice from this pod will fail; add 443 to sigv4-injector.io/exclude-ports");
   }
   m.patch = injection_patch(pod, settings, injector_version(), &m.patch_base64);
   return m;

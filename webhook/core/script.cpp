@@ -51,8 +51,9 @@ guard() {
   case "$ipt" in ip6tables*) family=6 ;; *) family=4 ;; esac
   if [ -n "${HOST_IP:-}" ] && [ "$host_family" = "$family" ]; then allow=$HOST_IP; fi
   if [ -n "$allow" ]; then
+    # Inserted first: it must precede a REJECT left by an earlier run without HOST_IP.
     "$ipt" -C INPUT ! -i lo -p tcp --dport "$PROXY_PORT" -s "$allow" -j ACCEPT 2>/dev/null ||
-      "$ipt" -A INPUT ! -i lo -p tcp --dport "$PROXY_PORT" -s "$allow" -j ACCEPT
+      "$ipt" -I INPUT 1 ! -i lo -p tcp --dport "$PROXY_PORT" -s "$allow" -j ACCEPT
   fi
   "$ipt" -C INPUT ! -i lo -p tcp --dport "$PROXY_PORT" -j REJECT --reject-with tcp-reset 2>/dev/null ||
     "$ipt" -A INPUT ! -i lo -p tcp --dport "$PROXY_PORT" -j REJECT --reject-with tcp-reset
@@ -118,8 +119,11 @@ std::string iptables_script(const Config& s) {
         << "guard \"$v6\"\n"
         << capture6_line;
   } else {
-    // Pods of IPv4 clusters have IPv6 link-local addresses too: guard them when IPv6 is there.
-    out << "if [ -e /proc/net/if_inet6 ] && v6=$(backend ip6tables 2>/dev/null); then\n"
+    // Pods of IPv4 clusters have IPv6 link-local addresses too: wherever an interface but lo
+    // has an IPv6 address, peers can reach the proxy over IPv6, so the guard is required there
+    // (a failing ip6tables fails the script) and the capture follows it.
+    out << "if grep -qv ' lo$' /proc/net/if_inet6 2>/dev/null; then\n"
+        << "  v6=$(backend ip6tables)\n"
         << "  guard \"$v6\"\n"
         << (capture6 ? "  " + capture6_line : std::string()) << "else\n"
         << "  echo \"sigv4-injector: no IPv6 in this pod: ip6tables rules skipped\"\n"

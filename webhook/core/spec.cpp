@@ -247,9 +247,8 @@ std::string ca_mount_text(const Config& s) {
   if (s.proxy.ca_bundle.kind == CaBundle::Kind::kNone) {
     return {};
   }
-  return to_json_text(Json{{"name", kCaBundleVolumeName},
-                           {"mountPath", kCaBundleMountPath},
-                           {"readOnly", true}});
+  return to_json_text(
+      Json{{"name", kCaBundleVolumeName}, {"mountPath", kCaBundleMountPath}, {"readOnly", true}});
 }
 
 ProxyText split_proxy_text(const Json& proxy) {
@@ -280,8 +279,10 @@ ProxyText split_proxy_text(const Json& proxy) {
     }
   }
   *piece += '}';
-  return {make_base64_piece(std::move(head)), make_base64_piece(std::move(middle)),
-          make_base64_piece(std::move(tail)), {}};
+  return {make_base64_piece(std::move(head)),
+          make_base64_piece(std::move(middle)),
+          make_base64_piece(std::move(tail)),
+          {}};
 }
 
 // The two containers for one set of settings, which every pod reviewed with them shares, as
@@ -347,9 +348,9 @@ std::string ca_bundle_volume_text(const Config& s) {
   Json source = b.kind == CaBundle::Kind::kSecret
                     ? Json{{"secretName", b.name}, {"items", std::move(items)}}
                     : Json{{"name", b.name}, {"items", std::move(items)}};
-  return to_json_text(Json{{"name", kCaBundleVolumeName},
-                           {b.kind == CaBundle::Kind::kSecret ? "secret" : "configMap",
-                            std::move(source)}});
+  return to_json_text(
+      Json{{"name", kCaBundleVolumeName},
+           {b.kind == CaBundle::Kind::kSecret ? "secret" : "configMap", std::move(source)}});
 }
 
 Json init_container(const Config& s) { return Json::parse(init_container_text(s)); }
