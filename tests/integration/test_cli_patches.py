@@ -97,11 +97,18 @@ def check_injected(case, original, patched, mode):
     want_default = user_ann.get("kubectl.kubernetes.io/default-container", user_main[0])
     check(case, ann.get("kubectl.kubernetes.io/default-container") == want_default,
           "default-container annotation")
+    # Both injected containers carry requests and limits (LimitRange defaults do not reach
+    # them), except in a pod with pod-level resources, which they then share (SPEC 4a).
+    shared = bool(original.get("spec", {}).get("resources"))
     for c in patched["spec"].get("initContainers", []) + patched["spec"]["containers"]:
         if c["name"] in ("sigv4proxy", "iptables-init"):
             res = c.get("resources", {})
-            check(case, res.get("requests") and res.get("limits"),
-                  f"{c['name']} requests and limits")
+            if shared:
+                check(case, not res.get("requests") and not res.get("limits"),
+                      f"{c['name']} shares the pod-level resources")
+            else:
+                check(case, res.get("requests") and res.get("limits"),
+                      f"{c['name']} requests and limits")
     check_secure_defaults(case, original, patched, mode)
     had_volumes = "volumes" in original.get("spec", {})
     check(case, strip_injection(patched, had_volumes) == strip_injection(original),

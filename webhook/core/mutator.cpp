@@ -96,6 +96,25 @@ bool captures_tls(const Config& settings) {
          (init.include_ports.empty() || has_443(init.include_ports));
 }
 
+// Pod-level resources (spec.resources) bound all of a pod's containers together, and the
+// apiserver refuses a pod whose containers' requests exceed them: the injected containers then
+// carry no requests or limits of their own and share the pod's, with a warning to leave room.
+void share_pod_resources(const JsonNode& pod, Config& settings, Mutation& m) {
+  const JsonNode& resources = field(field(pod, "spec"), "resources");
+  if (!resources.is_object() || resources.empty()) {
+    return;
+  }
+  const Resources& proxy = settings.proxy.resources;
+  m.warnings.push_back(
+      "sigv4-injector: the pod sets pod-level spec.resources: the injected containers get no "
+      "requests or limits of their own and share the pod's; leave room in them for the signing "
+      "proxy (its default request: " +
+      (proxy.cpu_request.empty() ? std::string("none") : proxy.cpu_request) + " CPU, " +
+      (proxy.memory_request.empty() ? std::string("none") : proxy.memory_request) + " memory)");
+  settings.proxy.resources = {};
+  settings.init.resources = {};
+}
+
 // What admission_review_shape() keeps, and who reads it. Adding a read of another field of the
 // review means adding it here: the fuzz target and the unit tests compare every answer with the
 // answer for the review parsed whole, so a missing entry fails them.
@@ -107,11 +126,13 @@ constexpr JsonShape::Member kContainerMembers[] = {
 constexpr JsonShape kContainer{.members = kContainerMembers};
 constexpr JsonShape kContainers{.items = &kContainer};
 // spec: hostNetwork (decision), the two container lists (decision, patch, credentials), volumes
-// (whether the CA bundle's volume is added to a list or creates it).
+// (whether the CA bundle's volume is added to a list or creates it), resources (pod-level
+// resources: the injected containers then carry none).
 constexpr JsonShape::Member kSpecMembers[] = {{"hostNetwork", &kAll},
                                               {"containers", &kContainers},
                                               {"initContainers", &kContainers},
-                                              {"volumes", &kAll}};
+                                              {"volumes", &kAll},
+                                              {"resources", &kAll}};
 constexpr JsonShape kSpec{.members = kSpecMembers};
 // metadata: names (review, log), labels and annotations (decision, overrides, patch),
 // ownerReferences (Job detection). Not managedFields, which mirrors the whole pod.
@@ -170,6 +191,7 @@ Mutation mutate_pod(const PodRequest& request, const Config& config, Route route
     m.denial = std::move(denial);
     return m;
   }
+  share_pod_resources(pod, settings, m);
   if (captures_tls(settings)) {
     m.warnings.emplace_back(
         "sigv4-injector: port 443 is captured (exclude-ports does not list it): https:// calls "
