@@ -44,40 +44,6 @@ const Json kTokenMount = {{"name", "aws-iam-token"},
                           {"mountPath", "/var/run/secrets/eks.amazonaws.com/serviceaccount"},
                           {"readOnly", true}};
 
-// The pod with what the injector adds taken out: the two containers, our annotations, the CA
-// bundle's volume (and the volumes array when the patch created it).
-Json without_injection(Json pod, bool had_volumes) {
-  for (const char* list : {"containers", "initContainers"}) {
-    if (!pod["spec"].contains(list)) {
-      continue;
-    }
-    Json kept = Json::array();
-    for (const auto& c : pod["spec"][list]) {
-      if (c["name"] != "sigv4proxy" && c["name"] != "iptables-init") {
-        kept.push_back(c);
-      }
-    }
-    pod["spec"][list] = kept;
-    if (kept.empty()) {
-      pod["spec"].erase(list);
-    }
-  }
-  Json volumes = Json::array();
-  for (const auto& v : pod["spec"].value("volumes", Json::array())) {
-    if (v["name"] != "sigv4-injector-ca-bundle") {
-      volumes.push_back(v);
-    }
-  }
-  if (had_volumes) {
-    pod["spec"]["volumes"] = volumes;
-  } else {
-    CHECK(volumes.empty());
-    pod["spec"].erase("volumes");
-  }
-  pod["metadata"].erase("annotations");
-  return pod;
-}
-
 }  // namespace
 
 TEST_CASE("a CA bundle adds a volume, a read-only sidecar mount and SSL_CERT_DIR",
@@ -154,8 +120,7 @@ TEST_CASE("a CA bundle adds a volume, a read-only sidecar mount and SSL_CERT_DIR
   }
   CHECK(proxy["env"] == env);
   // Nothing else of the pod changes, and the iptables-init container mounts nothing.
-  CHECK(without_injection(a.pod, pod["spec"].contains("volumes")) ==
-        without_injection(pod, pod["spec"].contains("volumes")));
+  CHECK(test::without_injection(a.pod) == test::without_injection(pod));
   CHECK_FALSE(container(a.pod, "initContainers", "iptables-init").contains("volumeMounts"));
   // Re-invocation adds nothing: no second volume, no second mount.
   const test::Admitted again = admit(a.pod, config);

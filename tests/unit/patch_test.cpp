@@ -23,39 +23,6 @@ Json inject(const Json& pod, SidecarMode mode = SidecarMode::kLegacy) {
   return pod.patch(ops);
 }
 
-// The pod with what the injector added taken out again: must equal the original.
-Json without_injection(Json pod) {
-  for (const char* list : {"containers", "initContainers"}) {
-    if (!pod["spec"].contains(list)) {
-      continue;
-    }
-    Json kept = Json::array();
-    for (const auto& c : pod["spec"][list]) {
-      if (c["name"] != "sigv4proxy" && c["name"] != "iptables-init") {
-        kept.push_back(c);
-      }
-    }
-    pod["spec"][list] = kept;
-    if (kept.empty()) {
-      pod["spec"].erase(list);
-    }
-  }
-  if (!pod["metadata"].contains("annotations")) {
-    return pod;
-  }
-  auto& annotations = pod["metadata"]["annotations"];
-  for (const char* key : {"sigv4-injector.io/status", "sigv4-injector.io/version",
-                          "kubectl.kubernetes.io/default-container"}) {
-    if (annotations.is_object()) {
-      annotations.erase(key);
-    }
-  }
-  if (annotations.is_object() && annotations.empty()) {
-    pod["metadata"].erase("annotations");
-  }
-  return pod;
-}
-
 }  // namespace
 
 TEST_CASE("JSON pointer escaping replaces ~ before /", "[patch]") {
@@ -78,7 +45,7 @@ TEST_CASE("legacy mode: iptables-init last among init containers, proxy after th
     pod["spec"]["initContainers"] = Json::array({{{"name", "migrate"}, {"image", "m"}}});
     Json out = inject(pod);
     CHECK(names(out, "initContainers") == std::vector<std::string>{"migrate", "iptables-init"});
-    CHECK(without_injection(out) == without_injection(pod));
+    CHECK(test::without_injection(out) == test::without_injection(pod));
   }
 }
 
@@ -113,7 +80,7 @@ TEST_CASE("annotations: created when missing, added key by key otherwise", "[pat
     CHECK(out["metadata"]["annotations"]["example.com/a~b"] == "1");
     CHECK(out["metadata"]["annotations"]["x~1y"] == "2");
     CHECK(out["metadata"]["annotations"]["sigv4-injector.io/status"] == "injected");
-    CHECK(without_injection(out) == without_injection(pod));
+    CHECK(test::without_injection(out) == test::without_injection(pod));
   }
   SECTION("a user's default container is kept") {
     pod["metadata"]["annotations"] = {{"kubectl.kubernetes.io/default-container", "other"}};

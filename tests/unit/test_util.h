@@ -90,4 +90,40 @@ inline const Json& container(const Json& pod, const char* list, std::string_view
   return kNone;
 }
 
+// The pod with what the injector adds taken out again (the two containers, our annotations, the
+// CA bundle's volume; lists and maps left empty are removed): equal for a pod and its injected
+// self when nothing of the user's was changed.
+inline Json without_injection(Json pod) {
+  for (const char* list : {"containers", "initContainers", "volumes"}) {
+    if (!pod["spec"].contains(list)) {
+      continue;
+    }
+    Json kept = Json::array();
+    for (const auto& c : pod["spec"][list]) {
+      if (c["name"] != "sigv4proxy" && c["name"] != "iptables-init" &&
+          c["name"] != "sigv4-injector-ca-bundle") {
+        kept.push_back(c);
+      }
+    }
+    pod["spec"][list] = kept;
+    if (kept.empty()) {
+      pod["spec"].erase(list);
+    }
+  }
+  if (!pod["metadata"].contains("annotations")) {
+    return pod;
+  }
+  auto& annotations = pod["metadata"]["annotations"];
+  for (const char* key : {"sigv4-injector.io/status", "sigv4-injector.io/version",
+                          "kubectl.kubernetes.io/default-container"}) {
+    if (annotations.is_object()) {
+      annotations.erase(key);
+    }
+  }
+  if (annotations.is_object() && annotations.empty()) {
+    pod["metadata"].erase("annotations");
+  }
+  return pod;
+}
+
 }  // namespace sigv4::test
