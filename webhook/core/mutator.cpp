@@ -108,7 +108,7 @@ void share_pod_resources(const JsonNode& pod, Config& settings, Mutation& m) {
   m.warnings.push_back(
       "sigv4-injector: the pod sets pod-level spec.resources: the injected containers get no "
       "requests or limits of their own and share the pod's; leave room in them for the signing "
-      "proxy (its default request: " +
+      "proxy (its request: " +
       (proxy.cpu_request.empty() ? std::string("none") : proxy.cpu_request) + " CPU, " +
       (proxy.memory_request.empty() ? std::string("none") : proxy.memory_request) + " memory)");
   settings.proxy.resources = {};
