@@ -232,10 +232,10 @@ Json build_proxy_container(const Config& s) {
 }
 
 // The sidecar's text in three pieces, so that a pod's credential env and token mounts go in
-// without building a tree: `head` ends inside the env array (after AWS_REGION), `middle` closes
-// it and runs to the end of securityContext, `tail` holds the native-mode fields and the closing
-// brace. volumeMounts, when there are any, goes between `middle` and `tail`: the pod's token
-// mounts, then `ca_mount` (the CA bundle's, empty without one).
+// without building a tree: `head` ends inside the env array (after proxy_env's entries), `middle`
+// closes it and runs to the end of securityContext, `tail` holds the native-mode fields and the
+// closing brace. volumeMounts, when there are any, goes between `middle` and `tail`: the pod's
+// token mounts, then `ca_mount` (the CA bundle's, empty without one).
 struct ProxyText {
   Base64Piece head;
   Base64Piece middle;
