@@ -23,7 +23,7 @@ help:
 	@echo "make run           serve the webhook on 127.0.0.1:8443 (self-signed) and print a curl"
 	@echo "make dataplane     the injected pod's data path for real: netns, iptables, the real proxy"
 	@echo "make e2e           end-to-end: real etcd + kube-apiserver + controller-manager on loopback"
-	@echo "make bench         benchmarks (build-bench/, Release): in-process, and over TLS vs nginx"
+	@echo "make bench         benchmarks (build-bench/, Release): in-process, over TLS vs nginx, pod creates"
 	@echo "make format        reformat the sources; make format-check verifies"
 	@echo "make chart-lint    helm lint --strict the chart; make chart-test runs every chart check"
 

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # `make bench`: builds the Release benchmark tree in build-bench/ and prints every performance
-# figure of SPEC section 9 as a table (scripts/bench.py). Loopback only; about 3 minutes.
+# figure of SPEC section 9 as a table (scripts/bench.py), then pod creates through a real
+# kube-apiserver with and without the webhook and against nginx's floor (scripts/bench_creates.py;
+# the first run builds Kubernetes, ~15 min). Loopback only; about 5 minutes once built.
 #   BENCH_SECONDS=10 BENCH_REPEATS=3   length of each hey run, runs per figure (medians)
 #   BENCH_ARGS="--skip-wire"           extra arguments for scripts/bench.py
+#   BENCH_CREATES_ARGS="--creates 300" extra arguments for scripts/bench_creates.py
+#   BENCH_SKIP_CREATES=1               skip the pod-create figures
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,5 +17,10 @@ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DSIGV4_BENCH=ON -DSIGV4_T
   -DSIGV4_WERROR=OFF >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target sigv4-injector review_bench
 # shellcheck disable=SC2086
-exec python3 scripts/bench.py --build-dir "$BUILD_DIR" --json "$BUILD_DIR/bench.json" \
+python3 scripts/bench.py --build-dir "$BUILD_DIR" --json "$BUILD_DIR/bench.json" \
   --plot "$BUILD_DIR/bench-review-time.png" ${BENCH_ARGS:-}
+if [[ -z ${BENCH_SKIP_CREATES:-} ]]; then
+  # shellcheck disable=SC2086
+  python3 scripts/bench_creates.py --bin "$BUILD_DIR/sigv4-injector" \
+    --json "$BUILD_DIR/bench-creates.json" ${BENCH_CREATES_ARGS:-}
+fi
