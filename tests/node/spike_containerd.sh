@@ -3,12 +3,13 @@
 # containers from images built here (tests/node/oci.py, tests/node/pause.c), no registry.
 #
 #   bash tests/node/spike_containerd.sh
-#   KEEP=1 keeps the temp dir; NODE_CACHE=dir (default /tmp/node-cache) holds the unpacked .debs;
+#   KEEP=1 keeps the temp dir; NODE_CACHE=dir (default .cache/node, scripts/node-tools.sh) holds the
+#   unpacked .debs;
 #   with $NODE_CACHE/bin/crictl (go install sigs.k8s.io/cri-tools/cmd/crictl) a pod goes through the
 #   CRI; with KUBELET=path/to/kubelet too, a standalone kubelet runs a static pod; HOLD=secs waits.
 #
 # Nothing of the host changes: the .debs are fetched with `apt-get download` and unpacked with
-# `dpkg-deb -x` into $NODE_CACHE (no dpkg database entry, no postinst, no service); containerd and
+# `dpkg-deb -x` (scripts/node-tools.sh) into $NODE_CACHE (no dpkg database entry, no postinst, no service); containerd and
 # all it starts live in private mount, pid, net, uts, ipc and cgroup namespaces with tmpfs over
 # /run, /var/lib and /var/log; its cgroups sit in one child cgroup of ours per v1 hierarchy, removed
 # at the end. Killing the namespace's pid 1 ends every process in it: on EXIT/INT/TERM we kill
@@ -17,9 +18,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-CACHE=${NODE_CACHE:-/tmp/node-cache}
+CACHE=${NODE_CACHE:-$("$HERE/../../scripts/node-tools.sh")}
 TAG=sigv4-node-spike
-PKGS=(containerd runc containernetworking-plugins busybox-static)
 APP=localhost/sigv4-injector/app:test
 PAUSE=localhost/sigv4-injector/pause:test
 
@@ -274,12 +274,7 @@ cleanup_stale() {  # leftovers of runs that died by SIGKILL
 }
 
 fetch() {  # containerd, runc, CNI plugins, busybox from Debian, unpacked without installing
-  [[ -x $CACHE/root/usr/bin/containerd && -x $CACHE/root/bin/busybox ]] && return
-  local t; t=$(now)
-  rm -rf "$CACHE/debs" "$CACHE/root" && mkdir -p "$CACHE/debs" "$CACHE/root"
-  (cd "$CACHE/debs" && chmod 777 . && apt-get download -q "${PKGS[@]}")
-  local deb; for deb in "$CACHE"/debs/*.deb; do dpkg-deb -x "$deb" "$CACHE/root"; done
-  log "fetched and unpacked ${PKGS[*]} in $(since "$t")"
+  NODE_CACHE=$CACHE "$HERE/../../scripts/node-tools.sh" >/dev/null
 }
 
 W=$(mktemp -d /tmp/$TAG.XXXXXX)
