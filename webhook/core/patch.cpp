@@ -186,7 +186,7 @@ std::string injection_patch(const JsonNode& pod, const Config& settings, std::st
   out.text += '[';
   add_annotations(pod, version, out.text);
   PieceText init;
-  init.append(init_container_piece(settings));
+  append_init_container(init, settings, pod);
   PieceText proxy;
   proxy.text.reserve(1024);
   append_proxy_container(proxy, settings, pod);

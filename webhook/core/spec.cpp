@@ -50,6 +50,10 @@ bool path_within(std::string_view path, std::string_view dir) {
          (path.size() > dir.size() && path.substr(0, dir.size()) == dir && path[dir.size()] == '/');
 }
 
+constexpr std::string_view kServiceAccountMountPath =
+    "/var/run/secrets/kubernetes.io/serviceaccount";
+constexpr std::string_view kServiceAccountVolumePrefix = "kube-api-access-";
+
 // The first app container carrying any credential env (not our own sidecar).
 const JsonNode* credential_container(const JsonNode& pod) {
   const JsonNode& list = containers(pod);
@@ -108,6 +112,29 @@ Credentials find_credentials(const JsonNode& pod) {
 }
 
 }  // namespace
+
+const JsonNode* service_account_mount(const JsonNode& pod) {
+  for (const JsonNode* list : {&containers(pod), &init_containers(pod)}) {
+    if (!list->is_array()) {
+      continue;
+    }
+    for (const auto& c : *list) {
+      const std::string_view name = string_field(c, "name");
+      const JsonNode& mounts = field(c, "volumeMounts");
+      if (name == kProxyContainerName || name == kInitContainerName || !mounts.is_array()) {
+        continue;
+      }
+      for (const auto& m : mounts) {
+        if (string_field(m, "mountPath") == kServiceAccountMountPath &&
+            string_field(m, "name").substr(0, kServiceAccountVolumePrefix.size()) ==
+                kServiceAccountVolumePrefix) {
+          return &m;
+        }
+      }
+    }
+  }
+  return nullptr;
+}
 
 Json credential_sources(const JsonNode& pod) {
   Credentials found = find_credentials(pod);
@@ -293,7 +320,9 @@ ProxyText split_proxy_text(const Json& proxy) {
 // field added later can never be served a stale container.
 struct Templates {
   Config settings;
-  Base64Piece init;
+  std::string init;        // the whole init container
+  Base64Piece init_open;   // the same without its closing brace, where a pod's mount goes
+  Base64Piece init_close;  // "}"
   ProxyText proxy;
 };
 
@@ -301,8 +330,9 @@ const Templates& templates(const Config& s) {
   thread_local std::optional<Templates> memo;
   if (!memo || !(memo->settings == s)) {
     memo.reset();  // a throw below leaves no half-built entry
-    memo.emplace(Templates{s, make_base64_piece(to_json_text(build_init_container(s))),
-                           split_proxy_text(build_proxy_container(s))});
+    std::string init = to_json_text(build_init_container(s));
+    memo.emplace(Templates{s, init, make_base64_piece(init.substr(0, init.size() - 1)),
+                           make_base64_piece("}"), split_proxy_text(build_proxy_container(s))});
     memo->proxy.ca_mount = ca_mount_text(s);
   }
   return *memo;
@@ -310,13 +340,27 @@ const Templates& templates(const Config& s) {
 
 }  // namespace
 
-const std::string& init_container_text(const Config& s) { return templates(s).init.text; }
+const std::string& init_container_text(const Config& s) { return templates(s).init; }
 
-const Base64Piece& init_container_piece(const Config& s) { return templates(s).init; }
+void append_init_container(PieceText& out, const Config& s, const JsonNode& pod) {
+  const Templates& t = templates(s);
+  out.append(t.init_open);
+  if (const JsonNode* mount = service_account_mount(pod)) {
+    out.text += R"(,"volumeMounts":[)";
+    append_json_text(out.text, *mount);
+    out.text += ']';
+  }
+  out.append(t.init_close);
+}
 
 void append_proxy_container(PieceText& out, const Config& s, const JsonNode& pod) {
   const ProxyText& pieces = templates(s).proxy;
-  const Credentials found = find_credentials(pod);
+  Credentials found = find_credentials(pod);
+  const JsonNode* token = service_account_mount(pod);
+  if (token != nullptr &&
+      std::find(found.mounts.begin(), found.mounts.end(), token) == found.mounts.end()) {
+    found.mounts.push_back(token);  // unless IRSA's token file is that very mount
+  }
   out.append(pieces.head);
   for (const JsonNode* e : found.env) {
     out.text += ',';

@@ -25,13 +25,22 @@ std::string iptables_script(const Config& settings);
 // The `iptables-init` container for these settings as compact JSON text, built once per
 // settings (per thread) and shared by every pod reviewed with them.
 const std::string& init_container_text(const Config& settings);
-// The same text with its base64 precomputed (what the patch is built from).
-const Base64Piece& init_container_piece(const Config& settings);
+
+// Appends the `iptables-init` container for this pod: the cached text of its settings (base64
+// precomputed), plus the pod's service-account token mount when it has one
+// (service_account_mount).
+void append_init_container(PieceText& out, const Config& settings, const JsonNode& pod);
+
+// The token mount the ServiceAccount admission plugin gave the pod's containers (a
+// `kube-api-access-*` volume at /var/run/secrets/kubernetes.io/serviceaccount), or null. Both
+// injected containers carry it too: the plugin would add it to them when the apiserver re-runs
+// it after our patch, and that change would make it call every IfNeeded webhook again.
+const JsonNode* service_account_mount(const JsonNode& pod);
 
 // Appends the `sigv4proxy` container as compact JSON text: args, port, env, hardened
 // securityContext, resources, plus the AWS credential env and token mounts found on the pod's
-// app containers. In native mode it carries `restartPolicy: Always` and a tcpSocket startupProbe.
-// Its fixed parts come from cached Base64Pieces.
+// app containers and the service-account token mount. In native mode it carries `restartPolicy:
+// Always` and a tcpSocket startupProbe. Its fixed parts come from cached Base64Pieces.
 void append_proxy_container(PieceText& out, const Config& settings, const JsonNode& pod);
 
 // The pod volume holding the CA bundle of these settings as compact JSON text, or "" when the
