@@ -185,11 +185,13 @@ std::string injection_patch(const JsonNode& pod, const Config& settings, std::st
   out.text.reserve(4096);
   out.text += '[';
   add_annotations(pod, version, out.text);
+  // Both containers carry the pod's service-account token mount: looked up once.
+  const JsonNode* token_mount = service_account_mount(pod);
   PieceText init;
-  append_init_container(init, settings, pod);
+  append_init_container(init, settings, token_mount);
   PieceText proxy;
   proxy.text.reserve(1024);
-  append_proxy_container(proxy, settings, pod);
+  append_proxy_container(proxy, settings, pod, token_mount);
   const JsonNode* spec = &field(pod, "spec");
   if (!spec->is_object()) {
     open_add(out.text, "/spec");

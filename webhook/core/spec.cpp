@@ -342,24 +342,24 @@ const Templates& templates(const Config& s) {
 
 const std::string& init_container_text(const Config& s) { return templates(s).init; }
 
-void append_init_container(PieceText& out, const Config& s, const JsonNode& pod) {
+void append_init_container(PieceText& out, const Config& s, const JsonNode* token_mount) {
   const Templates& t = templates(s);
   out.append(t.init_open);
-  if (const JsonNode* mount = service_account_mount(pod)) {
+  if (token_mount != nullptr) {
     out.text += R"(,"volumeMounts":[)";
-    append_json_text(out.text, *mount);
+    append_json_text(out.text, *token_mount);
     out.text += ']';
   }
   out.append(t.init_close);
 }
 
-void append_proxy_container(PieceText& out, const Config& s, const JsonNode& pod) {
+void append_proxy_container(PieceText& out, const Config& s, const JsonNode& pod,
+                            const JsonNode* token_mount) {
   const ProxyText& pieces = templates(s).proxy;
   Credentials found = find_credentials(pod);
-  const JsonNode* token = service_account_mount(pod);
-  if (token != nullptr &&
-      std::find(found.mounts.begin(), found.mounts.end(), token) == found.mounts.end()) {
-    found.mounts.push_back(token);  // unless IRSA's token file is that very mount
+  if (token_mount != nullptr &&
+      std::find(found.mounts.begin(), found.mounts.end(), token_mount) == found.mounts.end()) {
+    found.mounts.push_back(token_mount);  // unless IRSA's token file is that very mount
   }
   out.append(pieces.head);
   for (const JsonNode* e : found.env) {
@@ -401,7 +401,7 @@ Json init_container(const Config& s) { return Json::parse(init_container_text(s)
 
 Json proxy_container(const Config& s, const JsonNode& pod) {
   PieceText out;
-  append_proxy_container(out, s, pod);
+  append_proxy_container(out, s, pod, service_account_mount(pod));
   return Json::parse(out.text);
 }
 

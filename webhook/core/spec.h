@@ -26,10 +26,9 @@ std::string iptables_script(const Config& settings);
 // settings (per thread) and shared by every pod reviewed with them.
 const std::string& init_container_text(const Config& settings);
 
-// Appends the `iptables-init` container for this pod: the cached text of its settings (base64
-// precomputed), plus the pod's service-account token mount when it has one
-// (service_account_mount).
-void append_init_container(PieceText& out, const Config& settings, const JsonNode& pod);
+// Appends the `iptables-init` container for a pod: the cached text of its settings (base64
+// precomputed), plus `token_mount`, the pod's service_account_mount(), when not null.
+void append_init_container(PieceText& out, const Config& settings, const JsonNode* token_mount);
 
 // The token mount the ServiceAccount admission plugin gave the pod's containers (a
 // `kube-api-access-*` volume at /var/run/secrets/kubernetes.io/serviceaccount), or null. Both
@@ -39,9 +38,11 @@ const JsonNode* service_account_mount(const JsonNode& pod);
 
 // Appends the `sigv4proxy` container as compact JSON text: args, port, env, hardened
 // securityContext, resources, plus the AWS credential env and token mounts found on the pod's
-// app containers and the service-account token mount. In native mode it carries `restartPolicy:
-// Always` and a tcpSocket startupProbe. Its fixed parts come from cached Base64Pieces.
-void append_proxy_container(PieceText& out, const Config& settings, const JsonNode& pod);
+// app containers and `token_mount` (the pod's service_account_mount(), or null). In native mode
+// it carries `restartPolicy: Always` and a tcpSocket startupProbe. Its fixed parts come from
+// cached Base64Pieces.
+void append_proxy_container(PieceText& out, const Config& settings, const JsonNode& pod,
+                            const JsonNode* token_mount);
 
 // The pod volume holding the CA bundle of these settings as compact JSON text, or "" when the
 // settings have none.
