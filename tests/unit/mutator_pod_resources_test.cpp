@@ -39,8 +39,7 @@ TEST_CASE("pod-level resources: the injected containers share them, with a warni
         config.sidecar_mode = mode;
         const test::Admitted a = admit(pod, config);
         REQUIRE(a.mutation.decision.inject);
-        const Json& proxy = container(
-            a.pod, mode == SidecarMode::kNative ? "initContainers" : "containers", "sigv4proxy");
+        const Json& proxy = test::sidecar(a.pod, mode);
         const Json& init = container(a.pod, "initContainers", "iptables-init");
         const Json none = {{"requests", Json::object()}, {"limits", Json::object()}};
         if (row.shared) {

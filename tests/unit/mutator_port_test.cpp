@@ -25,15 +25,9 @@ Json port(int number, const char* protocol = "TCP") {
   return Json{{"containerPort", number}, {"protocol", protocol}};
 }
 
-// The sidecar of an admitted pod, wherever the mode put it.
-const Json& proxy_of(const Json& pod, SidecarMode mode) {
-  return container(pod, mode == SidecarMode::kNative ? "initContainers" : "containers",
-                   "sigv4proxy");
-}
-
 // Every place the injected pod names the proxy port says `want`.
 void check_proxy_port(const Json& pod, SidecarMode mode, int want) {
-  const Json& proxy = proxy_of(pod, mode);
+  const Json& proxy = test::sidecar(pod, mode);
   const Json& args = proxy["args"];
   auto flag = std::find(args.begin(), args.end(), "--port");
   REQUIRE(flag != args.end());

@@ -144,8 +144,7 @@ TEST_CASE("without a CA bundle nothing is mounted and the pod's volumes are unto
   if (has_volumes) {
     CHECK(a.pod["spec"]["volumes"] == pod["spec"]["volumes"]);
   }
-  const Json& proxy = container(
-      a.pod, mode == SidecarMode::kNative ? "initContainers" : "containers", "sigv4proxy");
+  const Json& proxy = test::sidecar(a.pod, mode);
   CHECK_FALSE(proxy.contains("volumeMounts"));
   CHECK(std::none_of(proxy["env"].begin(), proxy["env"].end(),
                      [](const Json& e) { return e["name"] == "SSL_CERT_DIR"; }));
@@ -164,8 +163,7 @@ TEST_CASE("AWS_EC2_METADATA_DISABLED is on the sidecar unless the config allows 
   config.sidecar_mode = mode;
   config.proxy.allow_node_credentials = allow;
   const test::Admitted a = admit(pod, config);
-  const Json& proxy = container(
-      a.pod, mode == SidecarMode::kNative ? "initContainers" : "containers", "sigv4proxy");
+  const Json& proxy = test::sidecar(a.pod, mode);
   Json env = Json::array({{{"name", "AWS_REGION"}, {"value", "us-west-2"}}});
   if (!allow) {
     env.push_back({{"name", "AWS_EC2_METADATA_DISABLED"}, {"value", "true"}});
@@ -220,8 +218,7 @@ TEST_CASE("credential sync adds token mounts beside the CA bundle's mount", "[pa
     CHECK(op["op"] == "add");
   }
   const Json synced = pod.patch(ops);
-  const Json& proxy = container(
-      synced, mode == SidecarMode::kNative ? "initContainers" : "containers", "sigv4proxy");
+  const Json& proxy = test::sidecar(synced, mode);
   CHECK(proxy["volumeMounts"] == Json::array({kCaMount, kTokenMount}));
   CHECK(proxy["env"].size() == 5);
   CHECK(synced["spec"]["volumes"] == Json::array({secret_volume("team-ca", "ca.crt")}));

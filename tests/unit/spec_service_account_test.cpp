@@ -70,8 +70,7 @@ TEST_CASE("the injected containers carry the ServiceAccount plugin's token mount
         const test::Admitted a = admit(pod, config);
         REQUIRE(a.mutation.decision.inject);
         const Json& init = container(a.pod, "initContainers", "iptables-init");
-        const Json& proxy = container(
-            a.pod, mode == SidecarMode::kNative ? "initContainers" : "containers", "sigv4proxy");
+        const Json& proxy = test::sidecar(a.pod, mode);
         const Json want = row.copied ? Json::array({kTokenMount}) : Json::array();
         CHECK(token_mounts(init) == want);
         CHECK(token_mounts(proxy) == want);

@@ -90,6 +90,13 @@ inline const Json& container(const Json& pod, const char* list, std::string_view
   return kNone;
 }
 
+// The injected sidecar, wherever `mode` puts it (containers in legacy mode, initContainers in
+// native mode); fails the test when there is none.
+inline const Json& sidecar(const Json& pod, SidecarMode mode) {
+  return container(pod, mode == SidecarMode::kNative ? "initContainers" : "containers",
+                   "sigv4proxy");
+}
+
 // The pod with what the injector adds taken out again (the two containers, our annotations, the
 // CA bundle's volume; lists and maps left empty are removed): equal for a pod and its injected
 // self when nothing of the user's was changed.
