@@ -3,11 +3,11 @@
 
     python3 tests/node/node.py [--steps node,helm,app1] [--hold SECONDS] [--keep]
 
-Inside ONE set of private mount/pid/net/uts/ipc/cgroup namespaces (made like spike_containerd.sh:
-one child cgroup of ours per v1 hierarchy, tmpfs over /run /var/lib /var/log, private files
-bind-mounted over the /proc/sys entries the kubelet writes) it starts etcd, kube-apiserver,
-kube-controller-manager (tests/e2e/cluster.py's ControlPlane), kube-scheduler, containerd (the
-spike's config) and a kubelet registered with the apiserver; imports locally built images (pause,
+Inside ONE set of private mount/pid/net/uts/ipc/cgroup namespaces (one child cgroup of ours per
+v1 hierarchy, tmpfs over /run /var/lib /var/log, private files bind-mounted over the /proc/sys
+entries the kubelet writes) it starts etcd, kube-apiserver, kube-controller-manager
+(tests/e2e/cluster.py's ControlPlane), kube-scheduler, containerd and a kubelet registered with
+the apiserver; imports locally built images (pause,
 app = busybox + curl, the project image tagged as the chart's default, the real aws-sigv4-proxy)
 and then, step by step:
   node  - the node Ready and a busybox pod Running
