@@ -203,9 +203,7 @@ class Tier:
                 os.chmod(v / filename, 0o644)
             volumes[name] = str(v)
         ns, v4, v6 = self.network.attach(f"p{self.pods}", POD_ROUTES_V4, POD_ROUTES_V6)
-        pod = InjectedPod(ns, v4, spec, volumes, netns.NODE_V4, self.proxy, str(d))
-        pod.v6 = v6
-        return pod
+        return InjectedPod(ns, v4, v6, spec, volumes, netns.NODE_V4, self.proxy, str(d))
 
     @contextlib.contextmanager
     def running(self, spec, init=True, proxy=True, extra_env=None):

@@ -88,7 +88,6 @@ class Network:
         for address in aws_addresses:
             six = ":" in address
             a.run("ip", "addr", "add", f"{address}/{128 if six else 32}", "dev", "lo")
-        self.routes = []
 
     def attach(self, name, routes_v4, routes_v6):
         """A new namespace on the bridge with routes to `routes_v4`/`routes_v6` (CIDRs) only.

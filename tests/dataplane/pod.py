@@ -59,13 +59,14 @@ def as_user(uid, security_context):
 class InjectedPod:
     """One injected pod in network namespace `ns`.
 
-    spec: the pod spec emitted by the injector; volumes: {volume name: host dir with its files};
-    node_ip: what status.hostIP resolves to; proxy_binary: the real aws-sigv4-proxy;
-    workdir: this pod's scratch folder."""
+    address, v6: the pod's IPv4 and IPv6 addresses; spec: the pod spec emitted by the injector;
+    volumes: {volume name: host dir with its files}; node_ip: what status.hostIP resolves to;
+    proxy_binary: the real aws-sigv4-proxy; workdir: this pod's scratch folder."""
 
-    def __init__(self, ns, address, spec, volumes, node_ip, proxy_binary, workdir):
+    def __init__(self, ns, address, v6, spec, volumes, node_ip, proxy_binary, workdir):
         self.ns = ns
         self.address = address
+        self.v6 = v6
         self.spec = spec
         self.volumes = volumes
         self.node_ip = node_ip
