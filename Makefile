@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 
 .PHONY: all deps build test unit integration asan format format-check tidy demo run static image clean help \
         tools chart-lint chart-test
-.PHONY: e2e demo-cluster demo-cli fuzz dataplane proxy node
+.PHONY: e2e demo-stored demo-cli fuzz dataplane proxy node
 
 all: build
 
@@ -16,14 +16,15 @@ help:
 	@echo "make test          build and run every test tier (ctest)"
 	@echo "make asan          run the suite under ASan+UBSan"
 	@echo "make fuzz          libFuzzer (clang) over each fuzz target for FUZZ_SECONDS (default 60)"
-	@echo "make demo          the workshop Deployment through the webhook on a loopback control plane"
+	@echo "make demo          a real one-node cluster: helm install, the workshop pod injected and running, a signed call"
+	@echo "make demo-stored   the same through the webhook on a loopback control plane (no kubelet), in ~20 s"
 	@echo "make demo-cli      the same injection as an offline dry run"
 	@echo "make static        a self-contained binary bundle, checked in a bare chroot"
 	@echo "make image         the container image (needs podman or docker)"
 	@echo "make run           serve the webhook on 127.0.0.1:8443 (self-signed) and print a curl"
 	@echo "make dataplane     the injected pod's data path for real: netns, iptables, the real proxy"
-	@echo "make e2e           end-to-end: real etcd + kube-apiserver + controller-manager on loopback"
-	@echo "make node          a real one-node cluster (kubelet, containerd): the chart and injected pods run"
+	@echo "make e2e           end-to-end: the stored-pod scenarios on a loopback control plane, then the node tier"
+	@echo "make node          the node tier alone: a one-node cluster (kubelet, containerd), the chart and injected pods run"
 	@echo "make bench         benchmarks (build-bench/, Release): in-process, over TLS vs nginx, pod creates"
 	@echo "make format        reformat the sources; make format-check verifies"
 	@echo "make chart-lint    helm lint --strict the chart; make chart-test runs every chart check"
@@ -87,8 +88,9 @@ fuzz: deps
 dataplane: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L dataplane
 
-# A one-node cluster in private namespaces (tests/node/README.md): helm install, injected pods
-# running, signed calls. Not yet part of make test (issue 15).
+# The real-node tier (tests/node/README.md): a one-node cluster in private namespaces, helm
+# install, injected pods running, signed calls. Part of make test and make e2e. NODE_ONLY=app1,job
+# runs a subset (node, helm and app1 always run: the rest build on them).
 node: build
 	python3 tests/node/node.py
 
@@ -96,18 +98,25 @@ node: build
 proxy:
 	@scripts/proxy.sh
 
-# End-to-end tier (tests/e2e): builds kube-apiserver/controller-manager on first use (~15 min).
+# End-to-end: the stored-pod scenarios (tests/e2e, a loopback control plane and the built webhook),
+# then the real-node tier. Builds the Kubernetes binaries on first use (~15 min).
 e2e: build
 	python3 tests/e2e/e2e.py --bin $(BUILD_DIR)/sigv4-injector
+	python3 tests/node/node.py
 
-# The README's "run it": a loopback control plane (etcd, kube-apiserver, controller-manager) and
-# the webhook; labels app1, applies the workshop Deployment, prints the stored pod's containers
-# and the iptables script. Runs until Ctrl-C; DEMO_ONCE=1 exits after printing. The first run
-# builds the Kubernetes binaries from the Go module proxy (~15 min, progress printed).
+# The README's "run it": the one-node cluster of the node tier. helm install of the chart, namespace
+# app1 labelled, the workshop Deployment applied; prints the pod Running with its containers ready,
+# the iptables rules read inside the pod and the app's request signed by the real proxy and
+# accepted. Keeps the node until Ctrl-C; DEMO_ONCE=1 exits after printing. The first run builds
+# the Kubernetes binaries from the Go module proxy (~15 min) and make static's bundle (~90 s),
+# printing progress.
 demo: build
-	python3 tests/e2e/e2e.py --bin $(BUILD_DIR)/sigv4-injector --demo
+	python3 tests/node/node.py --demo
 
-demo-cluster: demo
+# The earlier demo: the same through the webhook on a loopback control plane without a kubelet
+# (the stored pod, then its data path in network namespaces); Ctrl-C or DEMO_ONCE=1.
+demo-stored: build
+	python3 tests/e2e/e2e.py --bin $(BUILD_DIR)/sigv4-injector --demo
 
 # The offline dry run of the same injection, in a second.
 demo-cli: build
