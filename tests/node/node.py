@@ -4,6 +4,7 @@ the chart installed by helm and injected pods running (tests/node/README.md).
 
     tests/node/node.py [--only node,helm,app1,...]       every scenario; PASS/FAIL lines, `N passed, N failed`
     tests/node/node.py --demo                            make demo: the workshop app on the node, until Ctrl-C
+    tests/node/node.py --bench [--count N] [--json F]    make bench: create -> Ready, injected vs not
 
 Host side (this process): builds the images (images.py), makes one child cgroup per v1 hierarchy,
 and starts `pause -- node.py --inside DIR` as pid 1 of new mount, pid, net, uts, ipc and cgroup
@@ -67,7 +68,7 @@ def check_dockerfile(run):
                  else "hold everything the Dockerfile's final stage requires"))
 
 
-def inside(w, only, demo):
+def inside(w, only, demo, bench):
     import nodecluster
     import scenarios
     from aws import StandIns
@@ -84,7 +85,7 @@ def inside(w, only, demo):
         run.standins = StandIns(w)
         stop_after = None
         for name, fn, critical in scenarios.SCENARIOS:
-            if demo and name not in ("node", "helm", "app1"):
+            if (demo and name not in ("node", "helm", "app1")) or (bench and name not in ("node", "helm")):
                 continue
             if only and name not in only and name not in ("node", "helm", "app1"):  # what the rest build on
                 continue
@@ -106,12 +107,15 @@ def inside(w, only, demo):
         if run.failed:
             print(node.diagnostics(), flush=True)
         log(f"scenarios done; {time.monotonic() - t_all:.1f}s inside the namespaces")
+        if bench and not run.failed:
+            import readiness
+            readiness.measure(run, bench["count"], bench["json"])
         if demo:
             import demo as demo_mod
             demo_mod.show(run)
             if not os.environ.get("DEMO_ONCE"):
-                log(f"the node runs until Ctrl-C. kubectl from another shell: nsenter -t {os.getppid()} -a "
-                    f"kubectl --kubeconfig {node.cp.kubeconfig} get pods -A")
+                with open(f"{w}/holding", "w") as f:  # the host side then says how to reach the node
+                    f.write(node.cp.kubeconfig)
                 signal.pause()
     finally:
         if run.standins:
@@ -197,12 +201,16 @@ def main():
     ap.add_argument("--inside")
     ap.add_argument("--only", default=os.environ.get("NODE_ONLY", ""))
     ap.add_argument("--demo", action="store_true")
+    ap.add_argument("--bench", action="store_true")
+    ap.add_argument("--count", type=int, default=10)
+    ap.add_argument("--json")
     a = ap.parse_args()
+    bench = {"count": a.count, "json": a.json and os.path.abspath(a.json)} if a.bench else None
     only = [s for s in a.only.split(",") if s]
     if a.inside:
         if os.getppid() != 1 or os.getpid() != 2:
             sys.exit("--inside is for the namespaces this script makes")
-        inside(a.inside, only, a.demo)
+        inside(a.inside, only, a.demo, bench)
         return
     if os.getuid() != 0:
         print("SKIP: the node tier needs root (namespaces, mounts, cgroups)")
@@ -270,9 +278,17 @@ def main():
         argv = ["setpriv", "--pdeathsig", "KILL", "unshare", "--mount", "--pid", "--fork", "--mount-proc",
                 "--net", "--uts", "--ipc", "--cgroup", "--kill-child",
                 f"{w}/pause", "--", sys.executable, os.path.abspath(__file__), "--inside", w,
-                "--only", ",".join(only)] + (["--demo"] if a.demo else [])
+                "--only", ",".join(only)] + (["--demo"] if a.demo else []) + \
+            (["--bench", "--count", str(a.count)] + (["--json", bench["json"]] if a.json else []) if a.bench else [])
         ns = subprocess.Popen(argv, preexec_fn=enter_cgroups, env={**os.environ, **env})
         try:
+            while a.demo and ns.poll() is None and not os.path.exists(f"{w}/holding"):
+                time.sleep(0.5)
+            if a.demo and ns.poll() is None:
+                with open(f"/proc/{ns.pid}/task/{ns.pid}/children") as f:
+                    init_pid = f.read().split()[0]  # unshare's child: the namespaces' pid 1
+                log("the node runs until Ctrl-C; from another shell:\n"
+                    f"    nsenter -t {init_pid} -a kubectl --kubeconfig {open(f'{w}/holding').read()} get pods -A")
             rc = ns.wait()
         except KeyboardInterrupt:
             ns.send_signal(signal.SIGINT)  # Ctrl-C reached the namespaces too; let them stop cleanly
