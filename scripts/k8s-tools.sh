@@ -127,7 +127,7 @@ fi
 
 need_go
 mkdir -p "$cache"
-# One builder at a time (ctest and make demo-cluster may start together): a second caller waits.
+# One builder at a time (the e2e and node tiers, or make demo, may start together): a second caller waits.
 exec 9>"$cache/.lock"
 if ! flock -n 9; then
   log "another build of $version is running; waiting for it"

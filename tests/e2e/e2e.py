@@ -2,7 +2,7 @@
 """End-to-end tests of sigv4-injector against a real control plane on loopback (issue #5).
 
     tests/e2e/e2e.py --bin build/sigv4-injector            run every scenario (make e2e)
-    tests/e2e/e2e.py --bin build/sigv4-injector --demo     the workshop demo (make demo-cluster)
+    tests/e2e/e2e.py --bin build/sigv4-injector --demo     the workshop demo (make demo-stored)
 
 Starts etcd, kube-apiserver and kube-controller-manager (cluster.py) and `sigv4-injector serve`
 (webhook.py), registers the chart's MutatingWebhookConfiguration and drives kubectl
