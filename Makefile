@@ -88,7 +88,7 @@ fuzz: deps
 dataplane: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L dataplane
 
-# The real-node tier (tests/node/README.md): a one-node cluster in private namespaces, helm
+# The real-node tier (docs/node.md): a one-node cluster in private namespaces, helm
 # install, injected pods running, signed calls. Part of make test and make e2e. NODE_ONLY=app1,job
 # runs a subset (node, helm and app1 always run: the rest build on them).
 node: build

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The real-node tier: a one-node Kubernetes cluster on this machine, in private namespaces, with
-the chart installed by helm and injected pods running (tests/node/README.md).
+the chart installed by helm and injected pods running (docs/node.md).
 
     tests/node/node.py [--only node,helm,app1,...]       every scenario; PASS/FAIL lines, `N passed, N failed`
     tests/node/node.py --demo                            make demo: the workshop app on the node, until Ctrl-C
@@ -188,7 +188,7 @@ def cgroup_version_problem():
     fs = subprocess.run(["stat", "-fc", "%T", "/sys/fs/cgroup"], capture_output=True, text=True).stdout.strip()
     if fs == "cgroup2fs":
         return ("this host has cgroup v2 only (/sys/fs/cgroup is cgroup2fs); the node tier runs the kubelet "
-                "on cgroup v1 hierarchies (see tests/node/README.md, 'cgroup v2')")
+                "on cgroup v1 hierarchies (see docs/node.md, 'cgroup v2')")
     names = {o for _, opts in hierarchies() for o in opts.split(",")}
     missing = {"cpu", "memory", "pids", "cpuset"} - names
     if missing:

@@ -2,7 +2,7 @@
 network (setup_namespace), containerd with its own config, root, state and socket, the control
 plane of tests/e2e/cluster.py with what a node needs (Node authorizer, NodeRestriction, the
 apiserver -> kubelet certificates, aggregator routing), kube-scheduler, and a kubelet registered
-as `sigv4-node`. Facts behind each setting: tests/node/README.md."""
+as `sigv4-node`. Facts behind each setting: docs/node.md."""
 import glob
 import json
 import os
