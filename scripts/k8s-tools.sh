@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the Kubernetes binaries of the e2e tier (kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubelet) from the Go module proxy, at the Kubernetes release pinned in
+# Builds the Kubernetes binaries of the e2e and node tiers (kube-apiserver, kube-controller-manager,
+# kube-scheduler, kubelet, and kubectl at the same release, so no client/server skew) from the Go
+# module proxy, at the Kubernetes release pinned in
 # scripts/k8s-tools/go.mod, into .cache/k8s/<version>/bin/. Rebuilds only when the version
 # changes. Prints the bin dir on stdout; progress goes to stderr.
 #
@@ -21,7 +22,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 pinned_module="$root/scripts/k8s-tools"
-commands=(kube-apiserver kube-controller-manager kube-scheduler kubelet)
+commands=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
 
 log() { echo "k8s-tools: $*" >&2; }
 

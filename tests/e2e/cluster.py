@@ -138,6 +138,9 @@ class ControlPlane:
         self.kubeconfig = os.path.join(self.dir, "kubeconfig")
         self.ca = os.path.join(self.dir, "ca.crt")
         self.port = None
+        # kubectl of the same release (scripts/k8s-tools.sh builds it), else the one on PATH
+        built = os.path.join(k8s_bin, "kubectl")
+        self.kubectl_bin = built if os.access(built, os.X_OK) else "kubectl"
 
     # -- certificates and credentials ---------------------------------------------------------
     def _credentials(self):
@@ -266,7 +269,7 @@ class ControlPlane:
 
     def kubectl(self, *args, input=None, check=True, timeout=90):
         """Runs kubectl against this cluster; returns the CompletedProcess (text)."""
-        argv = ["kubectl", "--kubeconfig", self.kubeconfig, "--request-timeout", "60s", *args]
+        argv = [self.kubectl_bin, "--kubeconfig", self.kubeconfig, "--request-timeout", "60s", *args]
         r = subprocess.run(argv, input=input, capture_output=True, text=True, env=self.env,
                            timeout=timeout)
         if check and r.returncode != 0:

@@ -8,9 +8,9 @@ Starts etcd, kube-apiserver and kube-controller-manager (cluster.py) and `sigv4-
 (webhook.py), registers the chart's MutatingWebhookConfiguration and drives kubectl
 (scenarios.py). Prints PASS/FAIL per scenario and a final `N passed, N failed`; exits 1 on any
 failure. Everything runs on 127.0.0.1 in a private temp dir, removed on exit (E2E_KEEP=1 keeps
-it). Tools are fetched or built on first use: etcd (Debian etcd-server), kube-apiserver and
-kube-controller-manager (scripts/k8s-tools.sh), helm (scripts/tools.sh helm); kubectl must be
-installed. Environment: E2E_ONLY=name,... runs a subset; E2E_DEADLINE (s, default 900) bounds
+it). Tools are fetched or built on first use: etcd (Debian etcd-server), kube-apiserver,
+kube-controller-manager and kubectl at the same release (scripts/k8s-tools.sh), helm
+(scripts/tools.sh helm). Environment: E2E_ONLY=name,... runs a subset; E2E_DEADLINE (s, default 900) bounds
 the run once the tools are built; DEMO_ONCE=1 makes --demo exit after printing.
 """
 
@@ -53,7 +53,7 @@ def prepare_tools(src):
     t0 = time.monotonic()
     subprocess.run([os.path.join(src, "scripts", "deps.sh"), "etcd-server"], check=True,
                    timeout=900)
-    for name in ("etcd", "kubectl", "openssl"):
+    for name in ("etcd", "openssl"):
         if shutil.which(name) is None:
             raise RuntimeError(f"{name} not found on PATH")
     k8s_bin = tool(src, "k8s-tools.sh")
@@ -116,7 +116,7 @@ def demo(env, src):
     finally:
         os.unlink(f.name)
     say(f"\nexport KUBECONFIG={cp.kubeconfig}   # kubectl against this control plane, e.g.")
-    say("kubectl -n app1 get pods -o yaml; kubectl -n app1 scale deployment app1-v1 --replicas=3")
+    say(f"{cp.kubectl_bin} -n app1 get pods -o yaml")
     say(f"webhook https://127.0.0.1:{env.wh.port} (log {env.wh.proc.log_path}), "
         f"metrics http://127.0.0.1:{env.wh.metrics_port}/metrics")
     if os.environ.get("DEMO_ONCE"):

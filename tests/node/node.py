@@ -288,7 +288,7 @@ def main():
                 with open(f"/proc/{ns.pid}/task/{ns.pid}/children") as f:
                     init_pid = f.read().split()[0]  # unshare's child: the namespaces' pid 1
                 log("the node runs until Ctrl-C; from another shell:\n"
-                    f"    nsenter -t {init_pid} -a kubectl --kubeconfig {open(f'{w}/holding').read()} get pods -A")
+                    f"    nsenter -t {init_pid} -a {env['K8S_BIN']}/kubectl --kubeconfig {open(f'{w}/holding').read()} get pods -A")
             rc = ns.wait()
         except KeyboardInterrupt:
             ns.send_signal(signal.SIGINT)  # Ctrl-C reached the namespaces too; let them stop cleanly
