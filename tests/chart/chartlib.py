@@ -20,7 +20,8 @@ RELEASE = "sigv4-injector"
 NAMESPACE = "sigv4-injector"
 FULLNAME = "sigv4-injector"  # the release name contains the chart name
 BASE = ["--set", "region=us-west-2"]
-CRD_KINDS = ["Issuer", "Certificate"]  # cert-manager's: no typed schema offline
+# cert-manager's and the Prometheus Operator's: no typed schema offline
+CRD_KINDS = ["Issuer", "Certificate", "PrometheusRule"]
 
 
 def tool(name):

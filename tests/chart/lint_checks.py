@@ -15,7 +15,12 @@ from chartlib import (CHART, NAMESPACE, BASE, HELM, KUBECHECK, expect, run, temp
 def test_lint():
     for strict in ([], ["--strict"]):
         for extra in ([], BASE, BASE + ["--set", "compat.annotations.enabled=true"],
-                      BASE + ["--set", "certs.mode=cert-manager"], BASE + provided_pems()):
+                      BASE + ["--set", "certs.mode=cert-manager"], BASE + provided_pems(),
+                      BASE + ["--set", "networkPolicy.enabled=true",
+                              "--set", "networkPolicy.apiserver.cidrs={10.0.0.0/16}",
+                              "--set", "networkPolicy.scraper.podSelector.matchLabels.app=prom",
+                              "--set", "metrics.prometheusRule.enabled=true",
+                              "--set", "metrics.service.enabled=true"]):
             proc = run([HELM, "lint", CHART, "-n", NAMESPACE] + strict + extra)
             expect("0 chart(s) failed" in proc.stdout, proc.stdout)
             expect("[WARNING]" not in proc.stdout and "[ERROR]" not in proc.stdout, proc.stdout)
@@ -55,8 +60,10 @@ def check_values_documented():
             here = path + "." + key if path else key
             expect(isinstance(value, dict) and key in value,
                    "%s is in values.schema.json but not in values.yaml" % here)
-            # resources and affinity are Kubernetes objects: their fields are optional.
-            if sub.get("type") == "object" and key not in ("resources", "affinity"):
+            # resources, affinity and label selectors are Kubernetes objects: their fields are
+            # optional.
+            if sub.get("type") == "object" and key not in (
+                    "resources", "affinity", "namespaceSelector", "podSelector"):
                 walk(sub, value[key], here)
 
     expect(schema.get("additionalProperties") is False, "schema root allows unknown values")

@@ -248,9 +248,9 @@ def neighbours(objs):
     """Service, PDB, ServiceAccount and labels, against the Deployment's selector."""
     selector = find(objs, "Deployment")["spec"]["selector"]["matchLabels"]
     service = find(objs, "Service")
+    # The metrics port stays off the Service by default (network_checks.py covers the value).
     expect_eq(service["spec"]["ports"], [
-        {"name": "https", "port": 443, "targetPort": "https", "protocol": "TCP"},
-        {"name": "metrics", "port": 9090, "targetPort": "metrics", "protocol": "TCP"}],
+        {"name": "https", "port": 443, "targetPort": "https", "protocol": "TCP"}],
         "service ports")
     expect_eq(service["spec"]["selector"], selector, "service selector")
     pdb = find(objs, "PodDisruptionBudget")

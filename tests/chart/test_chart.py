@@ -2,7 +2,7 @@
 """Checks of charts/sigv4-injector: lint, schema, and what `helm template` renders.
 
     tests/chart/test_chart.py GROUP...   (kubecheck lint webhook certs config binary deployment
-                                          schema checksum)
+                                          schema checksum network)
     tests/chart/test_chart.py all
 
 Builds its tools itself (scripts/tools.sh helm|kubecheck), so a fresh machine needs only Go.
@@ -18,12 +18,14 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 from chartlib import Failure  # noqa: E402 (after the line above)
 from lint_checks import test_kubecheck, test_lint, test_schema  # noqa: E402
+from network_checks import test_network  # noqa: E402
 from pod_checks import test_binary, test_checksum, test_config, test_deployment  # noqa: E402
 from webhook_checks import test_certs, test_webhook  # noqa: E402
 
 TESTS = {"kubecheck": test_kubecheck, "lint": test_lint, "webhook": test_webhook,
          "certs": test_certs, "config": test_config, "binary": test_binary,
-         "deployment": test_deployment, "schema": test_schema, "checksum": test_checksum}
+         "deployment": test_deployment, "schema": test_schema, "checksum": test_checksum,
+         "network": test_network}
 
 
 def main(argv):

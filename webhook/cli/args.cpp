@@ -1,11 +1,15 @@
 #include "args.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <charconv>
+#include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <iostream>
 #include <iterator>
-#include <sstream>
+#include <vector>
 
 namespace sigv4::cli {
 
@@ -64,17 +68,85 @@ std::vector<std::string> Args::all(const std::string& name) const {
 
 bool Args::has(const std::string& name) const { return values_.count(name) != 0; }
 
-std::string read_input(const std::string& path) {
-  if (path == "-") {
-    std::ostringstream out;
-    out << std::cin.rdbuf();
-    return out.str();
+namespace {
+
+// Read a chunk at a time, so refusing an oversized stream costs the limit, not the stream.
+constexpr std::size_t kChunkBytes = 64 * 1024;
+
+std::runtime_error too_large(const std::string& name, std::size_t limit) {
+  std::string size = std::to_string(limit) + " bytes";
+  if (limit % (std::size_t{1} << 20) == 0) {
+    size += " (" + std::to_string(limit >> 20) + " MiB)";
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  return std::runtime_error(name + ": input larger than the limit of " + size +
+                            "; raise it with --max-input-bytes");
+}
+
+// Closes a file descriptor we opened when it goes out of scope.
+struct FdCloser {
+  int fd;
+  ~FdCloser() {
+    if (fd > STDIN_FILENO) {
+      ::close(fd);
+    }
+  }
+};
+
+std::string read_bounded(int fd, const std::string& name, std::size_t limit) {
+  std::string text;
+  struct stat info {};
+  if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0) {
+    if (static_cast<std::uintmax_t>(info.st_size) > limit) {
+      throw too_large(name, limit);
+    }
+    text.reserve(static_cast<std::size_t>(info.st_size));
+  }
+  std::vector<char> chunk(kChunkBytes);
+  for (;;) {
+    const ssize_t got = ::read(fd, chunk.data(), chunk.size());
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got < 0) {
+      throw std::runtime_error(name + ": cannot read: " + std::strerror(errno));
+    }
+    if (got == 0) {
+      return text;
+    }
+    if (static_cast<std::size_t>(got) > limit - text.size()) {
+      throw too_large(name, limit);
+    }
+    text.append(chunk.data(), static_cast<std::size_t>(got));
+  }
+}
+
+}  // namespace
+
+std::string read_input(const std::string& path, std::size_t limit) {
+  if (path == "-") {
+    return read_bounded(STDIN_FILENO, "<stdin>", limit);
+  }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     throw std::runtime_error(path + ": cannot read: " + std::strerror(errno));
   }
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  FdCloser closer{fd};
+  return read_bounded(fd, path, limit);
+}
+
+std::size_t max_input_bytes(const Args& args) {
+  const auto text = args.get("max-input-bytes");
+  if (!text) {
+    return kDefaultMaxInputBytes;
+  }
+  std::size_t value = 0;
+  const char* end = text->data() + text->size();
+  auto [ptr, error] = std::from_chars(text->data(), end, value);
+  if (text->empty() || error != std::errc() || ptr != end || value == 0) {
+    throw UsageError("--max-input-bytes: expected a positive number of bytes, got \"" + *text +
+                     "\"");
+  }
+  return value;
 }
 
 }  // namespace sigv4::cli

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <set>
@@ -33,7 +34,19 @@ class Args {
   std::multimap<std::string, std::string> values_;
 };
 
-// Reads a whole file, or standard input for "-". Throws std::runtime_error naming the file.
-std::string read_input(const std::string& path);
+// The most `inject` and `patch` read from one file or from standard input unless
+// --max-input-bytes says otherwise: far above any manifest (the apiserver refuses objects over
+// 1.5 MiB), and low enough that parsing it stays well clear of a laptop's memory (a 15 MiB JSON
+// List of pods peaks at about 0.5 GB of RSS; parsed JSON takes some 30 times its text).
+inline constexpr std::size_t kDefaultMaxInputBytes = std::size_t{16} << 20;
+
+// Reads a whole file, or standard input for "-", in bounded chunks. Throws std::runtime_error
+// naming the file (or <stdin>) when it cannot be read or holds more than `limit` bytes: reading
+// stops at the limit, and a regular file over it is refused before a byte is read.
+std::string read_input(const std::string& path, std::size_t limit = kDefaultMaxInputBytes);
+
+// The --max-input-bytes value of `args` (kDefaultMaxInputBytes when absent). Throws UsageError
+// for anything but a positive whole number.
+std::size_t max_input_bytes(const Args& args);
 
 }  // namespace sigv4::cli

@@ -26,9 +26,12 @@ Flags:
   -o, --output yaml|json  output format (default: the input's)
       --sidecar-mode M    legacy|native (overrides the config)
       --region R          AWS region to sign for (overrides the config)
+      --max-input-bytes N refuse a manifest or config larger than N bytes (default 16777216,
+                          16 MiB); reading stops there
   -h, --help              this help
 
-Exit status: 0 done, 1 bad input (file, document index and field named), 2 bad usage.
+Exit status: 0 done, 1 bad input (file, document index and field named) or input over
+--max-input-bytes, 2 bad usage.
 )";
 
 constexpr const char* kPatchUsage = R"(Usage: sigv4-injector patch -f FILE|- [flags]
@@ -42,9 +45,11 @@ Flags:
       --path P            /mutate (default) or /mutate/annotated
       --sidecar-mode M    legacy|native (overrides the config)
       --region R          AWS region to sign for (overrides the config)
+      --max-input-bytes N refuse an input or config larger than N bytes (default 16777216,
+                          16 MiB); reading stops there
   -h, --help              this help
 
-Exit status: 0 done, 1 bad input or a denied Pod, 2 bad usage.
+Exit status: 0 done, 1 bad input, input over --max-input-bytes or a denied Pod, 2 bad usage.
 )";
 
 const std::map<std::string, std::string> kAliases = {
@@ -55,7 +60,7 @@ Config config_from(const Args& args) {
   Config config = default_config();
   if (auto file = args.get("config")) {
     try {
-      config = load_config(read_input(*file));
+      config = load_config(read_input(*file, max_input_bytes(args)));
     } catch (const InputError& e) {
       throw InputError(*file + ": " + e.where(), e.detail());
     }
@@ -96,7 +101,8 @@ int guarded(const char* command, const char* usage, Body body) {
 
 int run_inject(const std::vector<std::string>& raw) {
   return guarded("inject", kInjectUsage, [&] {
-    Args args(raw, {"filename", "config", "output", "sidecar-mode", "region"}, {"help"}, kAliases);
+    Args args(raw, {"filename", "config", "output", "sidecar-mode", "region", "max-input-bytes"},
+              {"help"}, kAliases);
     if (args.has("help")) {
       std::cout << kInjectUsage;
       return kExitOk;
@@ -111,7 +117,7 @@ int run_inject(const std::vector<std::string>& raw) {
     }
     Config config = config_from(args);
     std::string source = *file == "-" ? "<stdin>" : *file;
-    std::string text = read_input(*file);
+    std::string text = read_input(*file, max_input_bytes(args));
     std::vector<Json> docs = read_documents(text, source);
     for (const auto& report : inject_documents(docs, config, source)) {
       const Decision& d = report.mutation.decision;
@@ -130,7 +136,8 @@ int run_inject(const std::vector<std::string>& raw) {
 
 int run_patch(const std::vector<std::string>& raw) {
   return guarded("patch", kPatchUsage, [&] {
-    Args args(raw, {"filename", "config", "path", "sidecar-mode", "region"}, {"help"}, kAliases);
+    Args args(raw, {"filename", "config", "path", "sidecar-mode", "region", "max-input-bytes"},
+              {"help"}, kAliases);
     if (args.has("help")) {
       std::cout << kPatchUsage;
       return kExitOk;
@@ -146,7 +153,7 @@ int run_patch(const std::vector<std::string>& raw) {
     Route route = path == "/mutate" ? Route::kMutate : Route::kMutateAnnotated;
     Config config = config_from(args);
     std::string source = *file == "-" ? "<stdin>" : *file;
-    std::vector<Json> docs = read_documents(read_input(*file), source);
+    std::vector<Json> docs = read_documents(read_input(*file, max_input_bytes(args)), source);
     if (docs.size() != 1) {
       throw InputError(source, "expected one document, found " + std::to_string(docs.size()));
     }

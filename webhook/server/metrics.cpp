@@ -41,6 +41,14 @@ void append_reloads(std::string& out, const char* name, const char* help,
   append_sample(out, name, "result=\"failure\"", counters[0].load(std::memory_order_relaxed));
 }
 
+// A gauge of Unix seconds (0 until set).
+void append_timestamp(std::string& out, const char* name, const char* help,
+                      const std::atomic<std::int64_t>& seconds) {
+  append_header(out, name, "gauge", help);
+  const std::int64_t value = seconds.load(std::memory_order_relaxed);
+  append_sample(out, name, "", value > 0 ? static_cast<std::uint64_t>(value) : 0);
+}
+
 std::string format_double(double value) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.9g", value);
@@ -113,6 +121,11 @@ void Metrics::count_cert_reload(bool success) {
   cert_reloads_[success ? 1 : 0].fetch_add(1, kRelaxed);
 }
 
+void Metrics::set_cert_loaded(std::int64_t loaded_at, std::int64_t not_after) {
+  cert_loaded_at_.store(loaded_at, kRelaxed);
+  cert_not_after_.store(not_after, kRelaxed);
+}
+
 void Metrics::render_requests(std::string& out) const {
   append_header(out, "sigv4_injector_admission_requests_total", "counter",
                 "Admission requests by path and result.");
@@ -170,6 +183,11 @@ std::string Metrics::render(bool ready) const {
                  "Configuration file reloads by result.", config_reloads_);
   append_reloads(out, "sigv4_injector_cert_reloads_total", "Serving certificate reloads by result.",
                  cert_reloads_);
+  append_timestamp(out, "sigv4_injector_cert_last_reload_success_timestamp_seconds",
+                   "Unix time the serving certificate was last loaded, at start or by a reload.",
+                   cert_loaded_at_);
+  append_timestamp(out, "sigv4_injector_cert_expiration_timestamp_seconds",
+                   "Unix time the serving certificate expires (its notAfter).", cert_not_after_);
   append_header(out, "sigv4_injector_request_timeouts_total", "counter",
                 "Connections closed for not sending a whole request within --request-timeout.");
   append_sample(out, "sigv4_injector_request_timeouts_total", "",

@@ -40,6 +40,9 @@ class Metrics {
   void observe_duration(std::chrono::nanoseconds elapsed);
   void count_config_reload(bool success);
   void count_cert_reload(bool success);
+  // The serving certificate that was loaded last (at start or by a reload): when, and its
+  // notAfter, both in Unix seconds.
+  void set_cert_loaded(std::int64_t loaded_at, std::int64_t not_after);
   // Connections closed because a whole request did not arrive in time (RequestDeadlines).
   void count_request_timeouts(std::uint64_t connections);
 
@@ -64,6 +67,8 @@ class Metrics {
   Counter duration_sum_ns_{0};
   std::array<Counter, 2> config_reloads_{};  // failure, success
   std::array<Counter, 2> cert_reloads_{};
+  std::atomic<std::int64_t> cert_loaded_at_{0};
+  std::atomic<std::int64_t> cert_not_after_{0};
   Counter request_timeouts_{0};
 };
 

@@ -1,9 +1,13 @@
 #include "server/reload.h"
 
+#include <openssl/asn1.h>
+#include <openssl/x509.h>
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -12,6 +16,24 @@
 #include "server/logging.h"
 
 namespace sigv4::server {
+namespace {
+
+// An ASN.1 time as Unix seconds; 0 when it does not convert.
+std::int64_t unix_seconds(const ASN1_TIME* time) {
+  std::tm parts{};
+  if (time == nullptr || ASN1_TIME_to_tm(time, &parts) != 1) {
+    return 0;
+  }
+  return static_cast<std::int64_t>(timegm(&parts));
+}
+
+std::int64_t now_unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 FileStamp stamp_file(const std::string& path) {
   struct stat info {};
@@ -83,7 +105,7 @@ void Reloader::load_initial() {
   if (cert_source_) {
     cert_stamp_ = stamp_file(cert_source_->cert_path);
     key_stamp_ = stamp_file(cert_source_->key_path);
-    state_.certs.set(cert_source_->load());
+    serve_certs(cert_source_->load());
   }
 }
 
@@ -109,6 +131,25 @@ void Reloader::stop() {
   }
 }
 
+void Reloader::serve_certs(std::shared_ptr<const TlsIdentity> identity) {
+  state_.metrics.set_cert_loaded(now_unix_seconds(),
+                                 unix_seconds(X509_get0_notAfter(identity->cert())));
+  state_.certs.set(std::move(identity));
+  expiry_logged_ = false;
+}
+
+void Reloader::check_expiry() {
+  if (state_.certs.current() == nullptr || serves_unexpired_cert(state_.certs)) {
+    return;
+  }
+  if (!expiry_logged_) {
+    expiry_logged_ = true;
+    log_event(spdlog::level::err,
+              "the serving certificate has expired; not ready until a valid one is loaded",
+              {{"file", cert_source_ ? cert_source_->cert_path : std::string("(self-signed)")}});
+  }
+}
+
 void Reloader::poll() {
   if (!config_source_.path.empty()) {
     FileStamp stamp = stamp_file(config_source_.path);
@@ -126,6 +167,7 @@ void Reloader::poll() {
       reload_certs();
     }
   }
+  check_expiry();
 }
 
 void Reloader::reload_config() {
@@ -141,17 +183,25 @@ void Reloader::reload_config() {
 }
 
 void Reloader::reload_certs() {
+  std::shared_ptr<const TlsIdentity> identity;
   try {
-    state_.certs.set(cert_source_->load());
-    state_.cert_ok.store(true);
-    state_.metrics.count_cert_reload(true);
-    log_event(spdlog::level::info, "certificate reloaded", {{"file", cert_source_->cert_path}});
+    identity = cert_source_->load();
   } catch (const std::exception& error) {
-    state_.cert_ok.store(false);
+    // Readiness is left alone: the previous certificate serves, and is what /readyz judges.
     state_.metrics.count_cert_reload(false);
-    log_event(spdlog::level::err, "certificate reload failed, serving the previous one (not ready)",
-              {{"file", cert_source_->cert_path}, {"error", error.what()}});
+    const bool valid = serves_unexpired_cert(state_.certs);
+    expiry_logged_ = expiry_logged_ || !valid;  // this line says it already
+    log_event(spdlog::level::err,
+              valid ? "certificate reload failed, serving the previous one"
+                    : "certificate reload failed, and the previous one has expired (not ready)",
+              {{"file", cert_source_->cert_path},
+               {"error", error.what()},
+               {"previous_cert_valid", valid}});
+    return;
   }
+  serve_certs(std::move(identity));
+  state_.metrics.count_cert_reload(true);
+  log_event(spdlog::level::info, "certificate reloaded", {{"file", cert_source_->cert_path}});
 }
 
 }  // namespace sigv4::server

@@ -55,7 +55,8 @@ struct CertSource {
 };
 
 // Polls the config and certificate files and swaps in new versions that load; a version that
-// does not load is logged and counted, and the old one keeps serving.
+// does not load is logged and counted, and the old one keeps serving (and readiness is left to
+// whether it is still valid: ServerState::ready). A served certificate that expires is logged once.
 class Reloader {
  public:
   Reloader(ServerState& state, ConfigSource config, std::optional<CertSource> certs,
@@ -75,6 +76,10 @@ class Reloader {
  private:
   void reload_config();
   void reload_certs();
+  // Serves `identity` from the next handshake on and records it in the metrics.
+  void serve_certs(std::shared_ptr<const TlsIdentity> identity);
+  // Logs once when the served certificate has expired (readiness follows by itself).
+  void check_expiry();
 
   ServerState& state_;
   ConfigSource config_source_;
@@ -83,6 +88,7 @@ class Reloader {
   FileStamp config_stamp_;
   FileStamp cert_stamp_;
   FileStamp key_stamp_;
+  bool expiry_logged_ = false;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
