@@ -98,6 +98,23 @@ TEST_CASE("metrics render counters, skips and a cumulative histogram", "[server]
   CHECK(contains(text, "sigv4_injector_ready 1\n"));
 }
 
+TEST_CASE("metrics render the connection counters per listener", "[server]") {
+  Metrics metrics;
+  metrics.add_open_connections(Listener::kWebhook, 3);
+  metrics.add_open_connections(Listener::kWebhook, -1);
+  metrics.count_evicted(Listener::kMetrics);
+  metrics.count_refused(Listener::kWebhook);
+  metrics.count_accept_pause(Listener::kWebhook);
+  metrics.count_accept_pause(Listener::kWebhook);
+  const std::string text = metrics.render(true);
+  CHECK(contains(text, "sigv4_injector_open_connections{listener=\"webhook\"} 2\n"));
+  CHECK(contains(text, "sigv4_injector_open_connections{listener=\"metrics\"} 0\n"));
+  CHECK(contains(text, "sigv4_injector_connections_evicted_total{listener=\"metrics\"} 1\n"));
+  CHECK(contains(text, "sigv4_injector_connections_refused_total{listener=\"webhook\"} 1\n"));
+  CHECK(contains(text, "sigv4_injector_accept_pauses_total{listener=\"webhook\"} 2\n"));
+  CHECK(contains(text, "# TYPE sigv4_injector_open_connections gauge\n"));
+}
+
 TEST_CASE("generated certificates parse and cover the service names", "[server]") {
   CertRequest request;
   request.common_name = "svc.ns.svc";
