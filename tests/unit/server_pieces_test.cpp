@@ -1,10 +1,12 @@
-#include <catch2/catch.hpp>
+#include <sys/resource.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
 
 #include "core/errors.h"
 #include "server/address.h"
+#include "server/fdlimit.h"
 #include "server/frontend.h"
 #include "server/logging.h"
 #include "server/metrics.h"
@@ -356,3 +358,14 @@ TEST_CASE("request bodies are framed by length or chunks, kept to a bound, cappe
              UINT64_MAX) == S::kMore);
 }
 
+TEST_CASE("the soft descriptor limit is raised to the hard one", "[server]") {
+  const FdLimit limit = raise_fd_limit();
+  rlimit now{};
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &now) == 0);
+  CHECK(now.rlim_cur == limit.soft);
+  CHECK(limit.soft >= limit.before);
+  if (now.rlim_max != RLIM_INFINITY) {
+    CHECK(limit.soft == limit.hard);
+  }
+  CHECK(raise_fd_limit().before == limit.soft);  // a second call finds nothing to raise
+}
