@@ -1,10 +1,12 @@
 // libFuzzer target: the front end's HTTP/1.1 request framing (webhook/server/http.cpp), what
 // the webhook port parses from every client before any review. The first byte picks how much
 // of the body is kept and how the bytes arrive; the rest is the request: head, blank line, body.
-// Invariants: nothing but the documented answers; a parsed head has a path starting with '/';
+// Invariants: nothing but the documented answers; a parsed head has a path starting with '/',
+// at most kMaxHeaderFields fields and no control character but HTAB in a header line;
 // the body reader decides the same (status, kept body, bytes counted, what follows the body)
 // whether the bytes arrive at once or in pieces; it never keeps more than asked; what it keeps
 // is the start of what it would keep with no limit.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -69,6 +71,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   check(!head.path.empty() && head.path.front() == '/', "a parsed path starts with /");
   check(!(head.chunked && head.has_length), "chunked and a length are never both accepted");
+  const std::string_view text = input.substr(0, end);
+  std::size_t lines = 0;
+  for (auto at = text.find("\r\n"); at != std::string_view::npos; at = text.find("\r\n", at + 2)) {
+    ++lines;
+  }
+  check(lines <= sigv4::server::kMaxHeaderFields, "at most kMaxHeaderFields header fields");
+  check(std::none_of(text.begin(), text.end(),
+                     [](char c) {
+                       const auto u = static_cast<unsigned char>(c);
+                       return (u < 0x20 && c != '\t' && c != '\r' && c != '\n') || u == 0x7F;
+                     }),
+        "no control character in an accepted head");
+  const auto bare = [&text](char c, char partner, bool before) {
+    for (auto at = text.find(c); at != std::string_view::npos; at = text.find(c, at + 1)) {
+      const bool paired = before ? at + 1 < text.size() && text[at + 1] == partner
+                                 : at > 0 && text[at - 1] == partner;
+      if (!paired) {
+        return true;
+      }
+    }
+    return false;
+  };
+  check(!bare('\r', '\n', true) && !bare('\n', '\r', false), "no bare CR or LF in a head");
   const std::string_view body = input.substr(end + 4);
   const std::uint64_t keep = control & 0x3F;
   const std::uint64_t limit = 64 + (control >> 6) * 256;

@@ -1,10 +1,12 @@
-#include <catch2/catch.hpp>
+#include <sys/resource.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
 
 #include "core/errors.h"
 #include "server/address.h"
+#include "server/fdlimit.h"
 #include "server/frontend.h"
 #include "server/logging.h"
 #include "server/metrics.h"
@@ -96,6 +98,23 @@ TEST_CASE("metrics render counters, skips and a cumulative histogram", "[server]
   CHECK(contains(text, "sigv4_injector_config_reloads_total{result=\"failure\"} 2\n"));
   CHECK(contains(text, "# TYPE sigv4_injector_admission_duration_seconds histogram\n"));
   CHECK(contains(text, "sigv4_injector_ready 1\n"));
+}
+
+TEST_CASE("metrics render the connection counters per listener", "[server]") {
+  Metrics metrics;
+  metrics.add_open_connections(Listener::kWebhook, 3);
+  metrics.add_open_connections(Listener::kWebhook, -1);
+  metrics.count_evicted(Listener::kMetrics);
+  metrics.count_refused(Listener::kWebhook);
+  metrics.count_accept_pause(Listener::kWebhook);
+  metrics.count_accept_pause(Listener::kWebhook);
+  const std::string text = metrics.render(true);
+  CHECK(contains(text, "sigv4_injector_open_connections{listener=\"webhook\"} 2\n"));
+  CHECK(contains(text, "sigv4_injector_open_connections{listener=\"metrics\"} 0\n"));
+  CHECK(contains(text, "sigv4_injector_connections_evicted_total{listener=\"metrics\"} 1\n"));
+  CHECK(contains(text, "sigv4_injector_connections_refused_total{listener=\"webhook\"} 1\n"));
+  CHECK(contains(text, "sigv4_injector_accept_pauses_total{listener=\"webhook\"} 2\n"));
+  CHECK(contains(text, "# TYPE sigv4_injector_open_connections gauge\n"));
 }
 
 TEST_CASE("generated certificates parse and cover the service names", "[server]") {
@@ -211,6 +230,98 @@ TEST_CASE("request heads parse as HTTP/1.1 says, and malformed ones name the pro
   }
 }
 
+TEST_CASE("header fields are tokens with clean values, and a head has at most 100", "[server]") {
+  using namespace std::string_literals;
+  const std::string line = "GET /healthz HTTP/1.1\r\n";
+  // RFC 9110 5.5: no control character in a value but HTAB; another parser may split a line at
+  // a bare CR or LF, or stop at a NUL, and read another request than we did.
+  for (const std::string& value :
+       {"a\rb"s, "a\nb"s, "a\0b"s, "a\x7f"s, "\x1b[31m"s, "a\r"s, "\x01"s}) {
+    INFO(value);
+    RequestHead head;
+    CHECK(parse_request_head(line + "X-Value: " + value, head) == "malformed header line");
+    head = {};
+    CHECK(parse_request_head(line + "Content-Type: application/json" + value, head) ==
+          "malformed header line");
+  }
+  for (const std::string& name : {"X(a)"s, "X\0"s, "X\r"s, "X/Y"s, "\xc3\xa9"s, ""s}) {
+    INFO(name);
+    RequestHead head;
+    CHECK(parse_request_head(line + name + ": v", head) == "malformed header line");
+  }
+  RequestHead head;
+  CHECK(parse_request_head(line + "X-Value: caf\xc3\xa9\tand \"quotes\"", head).empty());
+  head = {};
+  CHECK(parse_request_head(line + "X-Empty:", head).empty());
+  head = {};
+  CHECK(parse_request_head("GET /heal\x01thz HTTP/1.1", head) == "malformed request target");
+
+  std::string fields = line;
+  for (std::size_t i = 0; i < kMaxHeaderFields; ++i) {
+    fields += "X-" + std::to_string(i) + ": 1\r\n";
+  }
+  head = {};
+  CHECK(parse_request_head(fields.substr(0, fields.size() - 2), head).empty());
+  head = {};
+  CHECK(parse_request_head(fields + "One-More: 1", head) == kTooManyFields);
+}
+
+TEST_CASE("chunk extensions and trailers are held to the header rules", "[server]") {
+  RequestHead head;
+  REQUIRE(parse_request_head("POST /mutate HTTP/1.1\r\nTransfer-Encoding: chunked", head).empty());
+  auto status = [&head](const std::string& in) {
+    BodyReader reader;
+    reader.start(head, 100, 1000);
+    std::string bytes = in;
+    return reader.feed(bytes);
+  };
+  using S = BodyReader::Status;
+  using namespace std::string_literals;
+  CHECK(status("1;name=value\r\nx\r\n0\r\nT: v\r\n\r\n") == S::kDone);
+  CHECK(status("1;a\rb\r\nx\r\n0\r\n\r\n") == S::kMalformed);
+  CHECK(status("1;a\0b\r\nx\r\n0\r\n\r\n"s) == S::kMalformed);
+  CHECK(status("1\r\nx\r\n0\r\nT: a\0b\r\n\r\n"s) == S::kMalformed);
+  CHECK(status("1\r\nx\r\n0\r\nT: a\rb\r\n\r\n") == S::kMalformed);
+  CHECK(status("1\r\nx\r\n0\r\nno colon\r\n\r\n") == S::kMalformed);
+  std::string many = "0\r\n";
+  for (std::size_t i = 0; i <= kMaxHeaderFields; ++i) {
+    many += "T: 1\r\n";
+  }
+  CHECK(status(many + "\r\n") == S::kMalformed);
+}
+
+TEST_CASE("a body fed as a view advances it, a byte at a time or at once", "[server]") {
+  RequestHead head;
+  REQUIRE(parse_request_head("POST /mutate HTTP/1.1\r\nTransfer-Encoding: chunked", head).empty());
+  std::string chunks;
+  for (int i = 0; i < 1000; ++i) {
+    chunks += "1\r\n" + std::string(1, static_cast<char>('a' + i % 26)) + "\r\n";
+  }
+  chunks += "0\r\nTrailer: t\r\n\r\nNEXT";
+  BodyReader whole;
+  whole.start(head, 2000, 2000);
+  std::string_view view(chunks);
+  REQUIRE(whole.feed(view) == BodyReader::Status::kDone);
+  CHECK(view == "NEXT");
+  CHECK(whole.body().size() == 1000);
+  CHECK(whole.seen() == 1000);
+  // A byte at a time, as a client dripping it would send it: the same body, the same rest.
+  BodyReader drip;
+  drip.start(head, 2000, 2000);
+  std::string in;
+  auto status = BodyReader::Status::kMore;
+  std::size_t at = 0;
+  while (status == BodyReader::Status::kMore && at < chunks.size()) {
+    in += chunks[at++];
+    std::string_view rest(in);
+    status = drip.feed(rest);
+    in.erase(0, in.size() - rest.size());
+  }
+  CHECK(status == BodyReader::Status::kDone);
+  CHECK(drip.body() == whole.body());
+  CHECK(in + chunks.substr(at) == "NEXT");
+}
+
 TEST_CASE("request bodies are framed by length or chunks, kept to a bound, capped", "[server]") {
   auto read = [](const char* head_text, std::string in, std::uint64_t keep, std::uint64_t limit,
                  std::string* body = nullptr) {
@@ -245,4 +356,16 @@ TEST_CASE("request bodies are framed by length or chunks, kept to a bound, cappe
   // A claimed length is not an allocation (fuzzing found reserve(2e17)).
   CHECK(read("PUT /x HTTP/1.1\r\nContent-Length: 222222222222222200", "0000", UINT64_MAX,
              UINT64_MAX) == S::kMore);
+}
+
+TEST_CASE("the soft descriptor limit is raised to the hard one", "[server]") {
+  const FdLimit limit = raise_fd_limit();
+  rlimit now{};
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &now) == 0);
+  CHECK(now.rlim_cur == limit.soft);
+  CHECK(limit.soft >= limit.before);
+  if (now.rlim_max != RLIM_INFINITY) {
+    CHECK(limit.soft == limit.hard);
+  }
+  CHECK(raise_fd_limit().before == limit.soft);  // a second call finds nothing to raise
 }

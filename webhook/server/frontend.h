@@ -1,24 +1,46 @@
 #pragma once
 
+#include <httplib.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
-#include "core/admission.h"
 #include "server/address.h"
 #include "server/http.h"
+#include "server/metrics.h"
 #include "server/state.h"
 
 namespace sigv4::server {
 
-// Limits and timeouts of the webhook's HTTPS front end.
+// What a listener answers (routes.h has the webhook's and the metrics port's). Called on the
+// loop that read the request; must not block.
+class Routes {
+ public:
+  virtual ~Routes() = default;
+  // How many bytes of this request's body answer() needs; the rest is read and dropped.
+  virtual std::uint64_t body_to_keep(const RequestHead& head) const = 0;
+  // An answer given before the body is read (the connection then closes), or false to read it.
+  virtual bool answer_head(const RequestHead& head, httplib::Response& res) const = 0;
+  // Answers a complete request; `body` holds the first body_to_keep() bytes of its body.
+  virtual void answer(const RequestHead& head, const std::string& body,
+                      httplib::Response& res) const = 0;
+  // Answers a request whose body is longer than the listener drains (the connection closes).
+  virtual void answer_oversized(const RequestHead& head, httplib::Response& res) const = 0;
+};
+
+// Limits and timeouts of one listener.
 struct FrontendOptions {
+  Listener listener = Listener::kWebhook;  // names it in logs and metrics
+  // A body longer than this is read and dropped up to 4x this (the client gets its answer and
+  // the connection stays usable); past that the answer goes out at once and the connection
+  // closes.
   std::size_t max_body_bytes = std::size_t{4} << 20;
-  JsonLimits json_limits;
+  // Connections open at once; past it the longest-idle connection gives way to a new one.
   std::size_t max_connections = 1024;
   std::chrono::seconds keep_alive{5};
   // The TLS handshake and a whole request (head and body) must arrive within this; a later
@@ -28,19 +50,19 @@ struct FrontendOptions {
   unsigned threads = 0;  // event loops; 0: one per core
 };
 
-// The webhook's HTTPS/1.1 server: one epoll loop per core, each accepting connections from the
-// shared listening socket and serving them with non-blocking OpenSSL. A review runs on its
-// loop (tens of microseconds for a typical pod); a connection costs a few kilobytes, not a
-// thread, and every deadline is a timer of its loop. Requests are answered by the same code as
-// before (serve_review and the routes' statuses), written as one TLS record where they fit.
+// An HTTP/1.1 server, over TLS or plain: one epoll loop per thread, each accepting connections
+// from the shared listening socket and serving them with non-blocking sockets (and OpenSSL). A
+// request is answered on its loop (tens of microseconds for a typical review); a connection costs
+// a few kilobytes, not a thread, and every deadline is a timer of its loop.
 class Frontend {
  public:
-  Frontend(ServerState& state, FrontendOptions options);
+  Frontend(ServerState& state, const Routes& routes, FrontendOptions options);
   ~Frontend();
   Frontend(const Frontend&) = delete;
   Frontend& operator=(const Frontend&) = delete;
 
-  // The TLS context (configure_server_context on `state.certs`). False on failure.
+  // Serves HTTPS with configure_server_context on `state.certs` (without it, plain HTTP). False
+  // on failure.
   bool setup_tls();
   // Binds and listens; "" means every interface (dual-stack "::", else "0.0.0.0"), port 0 a free
   // port. Returns what was bound, port -1 on failure.
@@ -55,7 +77,11 @@ class Frontend {
   struct Loop;
 
  private:
+  // Logs, at most once a second, that accepting paused for want of descriptors.
+  void note_accept_pause(int error);
+
   ServerState& state_;
+  const Routes& routes_;
   FrontendOptions options_;
   struct TlsContext;
   std::unique_ptr<TlsContext> tls_;
@@ -63,6 +89,8 @@ class Frontend {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> running_{false};
   std::atomic<std::size_t> connections_{0};
+  std::atomic<std::int64_t> last_pause_log_ms_{0};
+  std::atomic<std::uint64_t> pauses_unlogged_{0};
   std::vector<std::unique_ptr<Loop>> loops_;
 };
 

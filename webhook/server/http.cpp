@@ -24,6 +24,42 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// RFC 9110 5.6.2: the characters of a token (a field name, a method).
+bool is_tchar(unsigned char c) {
+  if (std::isalnum(c) != 0) {
+    return true;
+  }
+  constexpr std::string_view kMarks = "!#$%&'*+-.^_`|~";
+  return c < 0x80 && kMarks.find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+bool is_token(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return is_tchar(static_cast<unsigned char>(c));
+  });
+}
+
+// RFC 9110 5.5: visible characters, SP, HTAB and obs-text; no other control character (a bare
+// CR or LF, NUL, DEL), which one parser may take for a line break and another not.
+bool is_field_value(std::string_view text) {
+  return std::none_of(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && u != '\t') || u == 0x7F;
+  });
+}
+
+// Splits a header or trailer line into its name and trimmed value; false when the name is not
+// a token or the value holds a control character.
+bool split_field(std::string_view field, std::string_view& name, std::string_view& value) {
+  const auto colon = field.find(':');
+  if (colon == std::string_view::npos) {
+    return false;
+  }
+  name = field.substr(0, colon);
+  value = trim(field.substr(colon + 1));
+  return is_token(name) && is_field_value(value);
+}
+
 // Whether a comma-separated header value lists `token` (case-insensitive).
 bool lists(std::string_view value, std::string_view token) {
   while (!value.empty()) {
@@ -54,6 +90,12 @@ int hex_digit(char c) {
 
 // The path of a request target: up to the query, %XX decoded (as cpp-httplib did).
 bool decode_path(std::string_view target, std::string& path) {
+  if (std::any_of(target.begin(), target.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u <= 0x20 || u == 0x7F;
+      })) {
+    return false;
+  }
   target = target.substr(0, target.find('?'));
   if (target.empty() || target.front() != '/') {
     return false;
@@ -100,18 +142,19 @@ std::string parse_request_head(std::string_view text, RequestHead& head) {
   head.keep_alive = !head.http10;
   bool has_te = false;
   std::string_view rest = line_end == std::string_view::npos ? "" : text.substr(line_end + 2);
+  std::size_t fields = 0;
   while (!rest.empty()) {
     const auto end = rest.find("\r\n");
     const std::string_view field = rest.substr(0, end);
     rest = end == std::string_view::npos ? "" : rest.substr(end + 2);
-    const auto colon = field.find(':');
-    if (colon == 0 || colon == std::string_view::npos || field.front() == ' ' ||
-        field.front() == '\t' ||
-        field.substr(0, colon).find_first_of(" \t") != std::string_view::npos) {
+    if (++fields > kMaxHeaderFields) {
+      return std::string(kTooManyFields);
+    }
+    std::string_view name;
+    std::string_view value;
+    if (!split_field(field, name, value)) {
       return "malformed header line";
     }
-    const std::string_view name = field.substr(0, colon);
-    const std::string_view value = trim(field.substr(colon + 1));
     if (iequals(name, "Content-Length")) {
       std::uint64_t n = 0;
       const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
@@ -154,6 +197,8 @@ void BodyReader::start(const RequestHead& head, std::uint64_t keep, std::uint64_
   chunk_left_ = 0;
   chunk_ = Chunk::kSize;
   trailer_bytes_ = 0;
+  trailer_fields_ = 0;
+  scanned_ = 0;
   body_.clear();
   // Sized for the common case only: a client's claimed length is not an allocation request.
   constexpr std::uint64_t kMaxReserve = std::uint64_t{1} << 20;
@@ -162,14 +207,21 @@ void BodyReader::start(const RequestHead& head, std::uint64_t keep, std::uint64_
   }
 }
 
-void BodyReader::take(std::string& in, std::size_t n) {
+void BodyReader::take(std::string_view& in, std::size_t n) {
   const std::uint64_t room = keep_ > body_.size() ? keep_ - body_.size() : 0;
-  body_.append(in, 0, static_cast<std::size_t>(std::min<std::uint64_t>(n, room)));
-  in.erase(0, n);
+  body_.append(in.data(), static_cast<std::size_t>(std::min<std::uint64_t>(n, room)));
+  in.remove_prefix(n);
   seen_ += n;
 }
 
 BodyReader::Status BodyReader::feed(std::string& in) {
+  std::string_view view(in);
+  const Status status = feed(view);
+  in.erase(0, in.size() - view.size());
+  return status;
+}
+
+BodyReader::Status BodyReader::feed(std::string_view& in) {
   if (!chunked_) {
     if (length_ > limit_) {
       return Status::kTooLong;
@@ -180,28 +232,10 @@ BodyReader::Status BodyReader::feed(std::string& in) {
   for (;;) {
     switch (chunk_) {
       case Chunk::kSize: {
-        const auto eol = in.find("\r\n");
-        if (eol == std::string::npos) {
-          return in.size() > kMaxChunkLine ? Status::kMalformed : Status::kMore;
+        const Status status = chunk_size(in);
+        if (chunk_ == Chunk::kSize) {
+          return status;  // the line is incomplete or malformed, or the chunk too long
         }
-        std::string_view line = std::string_view(in).substr(0, eol);
-        line = trim(line.substr(0, line.find(';')));
-        std::uint64_t size = 0;
-        const auto [ptr, ec] = std::from_chars(line.data(), line.data() + line.size(), size, 16);
-        if (eol > kMaxChunkLine || line.empty() || line.size() > 15 || ec != std::errc() ||
-            ptr != line.data() + line.size()) {
-          return Status::kMalformed;
-        }
-        in.erase(0, eol + 2);
-        if (size == 0) {
-          chunk_ = Chunk::kTrailer;
-          continue;
-        }
-        if (seen_ + size > limit_) {
-          return Status::kTooLong;
-        }
-        chunk_left_ = size;
-        chunk_ = Chunk::kData;
         continue;
       }
       case Chunk::kData: {
@@ -218,28 +252,96 @@ BodyReader::Status BodyReader::feed(std::string& in) {
         if (in.size() < 2) {
           return in.empty() || in[0] == '\r' ? Status::kMore : Status::kMalformed;
         }
-        if (in.compare(0, 2, "\r\n") != 0) {
+        if (in[0] != '\r' || in[1] != '\n') {
           return Status::kMalformed;
         }
-        in.erase(0, 2);
+        in.remove_prefix(2);
         chunk_ = Chunk::kSize;
         continue;
-      case Chunk::kTrailer: {
-        const auto eol = in.find("\r\n");
-        if (eol == std::string::npos) {
-          return trailer_bytes_ + in.size() > kMaxHeadBytes ? Status::kMalformed : Status::kMore;
-        }
-        trailer_bytes_ += eol + 2;
-        if (trailer_bytes_ > kMaxHeadBytes) {
-          return Status::kMalformed;
-        }
-        in.erase(0, eol + 2);
-        if (eol == 0) {
-          return Status::kDone;  // the blank line after the trailers
-        }
-        continue;
-      }
+      case Chunk::kTrailer:
+        return trailers(in);
     }
+  }
+}
+
+// Where the line at the front of `in` ends (its CR), or npos; searches only what an earlier call
+// has not, so a line that arrives a byte at a time costs linear time.
+std::size_t BodyReader::line_end(std::string_view in, std::size_t max) {
+  const std::size_t from = scanned_ > 0 ? scanned_ - 1 : 0;
+  const auto eol = in.substr(0, max + 2).find("\r\n", from);
+  scanned_ = eol == std::string_view::npos ? std::min(in.size(), max + 2) : 0;
+  return eol;
+}
+
+// A chunk-size line: on success `chunk_` moves on (to the data, or to the trailers after the
+// last chunk); else it stays and the status says why.
+BodyReader::Status BodyReader::chunk_size(std::string_view& in) {
+  // The common line, hex digits and CRLF, read in one pass: a body of 1-byte chunks is mostly
+  // these lines, and the general path below cost several times as much.
+  std::uint64_t size = 0;
+  std::size_t digits_end = 0;
+  for (int digit = 0;
+       digits_end < in.size() && digits_end < 16 && (digit = hex_digit(in[digits_end])) >= 0;
+       ++digits_end) {
+    size = size * 16 + static_cast<std::uint64_t>(digit);
+  }
+  if (digits_end > 0 && digits_end < 16 && digits_end + 1 < in.size() && in[digits_end] == '\r' &&
+      in[digits_end + 1] == '\n') {
+    scanned_ = 0;
+    return chunk_found(in, digits_end, size);
+  }
+  const auto eol = line_end(in, kMaxChunkLine);
+  if (eol == std::string_view::npos) {
+    return in.size() > kMaxChunkLine ? Status::kMalformed : Status::kMore;
+  }
+  const std::string_view line = in.substr(0, eol);
+  const auto semicolon = line.find(';');
+  if (semicolon != std::string_view::npos && !is_field_value(line.substr(semicolon + 1))) {
+    return Status::kMalformed;  // extensions are ignored, but not control characters
+  }
+  const std::string_view digits = trim(line.substr(0, semicolon));
+  const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), size, 16);
+  if (eol > kMaxChunkLine || digits.empty() || digits.size() > 15 || ec != std::errc() ||
+      ptr != digits.data() + digits.size()) {
+    return Status::kMalformed;
+  }
+  return chunk_found(in, eol, size);
+}
+
+// A well-formed chunk-size line of `eol` bytes (without its CRLF) announcing `size`.
+BodyReader::Status BodyReader::chunk_found(std::string_view& in, std::size_t eol,
+                                           std::uint64_t size) {
+  in.remove_prefix(eol + 2);
+  if (size != 0 && seen_ + size > limit_) {
+    return Status::kTooLong;
+  }
+  chunk_left_ = size;
+  chunk_ = size == 0 ? Chunk::kTrailer : Chunk::kData;
+  return Status::kMore;
+}
+
+// The trailer lines (each checked like a header, then dropped) and the blank line that ends the
+// body.
+BodyReader::Status BodyReader::trailers(std::string_view& in) {
+  for (;;) {
+    const auto eol = line_end(in, kMaxHeadBytes);
+    if (eol == std::string_view::npos) {
+      return trailer_bytes_ + in.size() > kMaxHeadBytes ? Status::kMalformed : Status::kMore;
+    }
+    trailer_bytes_ += eol + 2;
+    if (trailer_bytes_ > kMaxHeadBytes) {
+      return Status::kMalformed;
+    }
+    if (eol == 0) {
+      in.remove_prefix(2);
+      return Status::kDone;
+    }
+    std::string_view name;
+    std::string_view value;
+    if (++trailer_fields_ > kMaxHeaderFields || !split_field(in.substr(0, eol), name, value)) {
+      return Status::kMalformed;
+    }
+    in.remove_prefix(eol + 2);
   }
 }
 

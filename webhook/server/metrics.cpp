@@ -57,6 +57,20 @@ std::string format_double(double value) {
 
 std::size_t index_of(Route route) { return route == Route::kMutate ? 0 : 1; }
 
+std::size_t index_of(Listener listener) { return listener == Listener::kWebhook ? 0 : 1; }
+
+// A per-listener counter as one labelled metric.
+template <typename Counters>
+void append_per_listener(std::string& out, const char* name, const char* type, const char* help,
+                         const Counters& counters) {
+  append_header(out, name, type, help);
+  for (Listener listener : {Listener::kWebhook, Listener::kMetrics}) {
+    const auto value = counters[index_of(listener)].load(kRelaxed);
+    append_sample(out, name, "listener=\"" + std::string(to_string(listener)) + "\"",
+                  value > 0 ? static_cast<std::uint64_t>(value) : 0);
+  }
+}
+
 }  // namespace
 
 std::string_view to_string(Result result) {
@@ -79,6 +93,10 @@ std::string_view to_string(Result result) {
       return "error";
   }
   return "error";
+}
+
+std::string_view to_string(Listener listener) {
+  return listener == Listener::kWebhook ? "webhook" : "metrics";
 }
 
 std::string_view route_path(Route route) {
@@ -173,6 +191,35 @@ void Metrics::count_request_timeouts(std::uint64_t connections) {
   request_timeouts_.fetch_add(connections, std::memory_order_relaxed);
 }
 
+void Metrics::count_accept_pause(Listener listener) {
+  accept_pauses_[index_of(listener)].fetch_add(1, kRelaxed);
+}
+
+void Metrics::count_evicted(Listener listener) {
+  evicted_[index_of(listener)].fetch_add(1, kRelaxed);
+}
+
+void Metrics::count_refused(Listener listener) {
+  refused_[index_of(listener)].fetch_add(1, kRelaxed);
+}
+
+void Metrics::add_open_connections(Listener listener, std::int64_t delta) {
+  open_connections_[index_of(listener)].fetch_add(delta, kRelaxed);
+}
+
+void Metrics::render_connections(std::string& out) const {
+  append_per_listener(out, "sigv4_injector_open_connections", "gauge",
+                      "Connections open, by listener.", open_connections_);
+  append_per_listener(out, "sigv4_injector_connections_evicted_total", "counter",
+                      "Connections closed at the connection cap to make room for a new one.",
+                      evicted_);
+  append_per_listener(out, "sigv4_injector_connections_refused_total", "counter",
+                      "New connections closed at once at the connection cap.", refused_);
+  append_per_listener(out, "sigv4_injector_accept_pauses_total", "counter",
+                      "Times a listener stopped accepting for a while, out of file descriptors.",
+                      accept_pauses_);
+}
+
 std::string Metrics::render(bool ready) const {
   std::string out;
   out.reserve(8192);
@@ -192,6 +239,7 @@ std::string Metrics::render(bool ready) const {
                 "Connections closed for not sending a whole request within --request-timeout.");
   append_sample(out, "sigv4_injector_request_timeouts_total", "",
                 request_timeouts_.load(std::memory_order_relaxed));
+  render_connections(out);
   append_header(out, "sigv4_injector_ready", "gauge",
                 "1 when serving with a valid cert and config.");
   append_sample(out, "sigv4_injector_ready", "", ready ? 1 : 0);

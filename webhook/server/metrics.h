@@ -25,6 +25,11 @@ enum class Result {
 
 std::string_view to_string(Result result);
 
+// The server's two listeners, the `listener` label of the connection metrics.
+enum class Listener { kWebhook, kMetrics };
+
+std::string_view to_string(Listener listener);
+
 // Upper bounds of the admission duration histogram, in seconds.
 inline constexpr std::array<double, 13> kDurationBuckets = {
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0};
@@ -45,6 +50,14 @@ class Metrics {
   void set_cert_loaded(std::int64_t loaded_at, std::int64_t not_after);
   // Connections closed because a whole request did not arrive in time (RequestDeadlines).
   void count_request_timeouts(std::uint64_t connections);
+  // A listener stopped accepting for a while: the process (or system) was out of descriptors.
+  void count_accept_pause(Listener listener);
+  // At the connection cap, a connection was closed to make room for a new one (evicted), or
+  // the new one was closed at once because none could be (refused).
+  void count_evicted(Listener listener);
+  void count_refused(Listener listener);
+  // Connections open on a listener: +1 when one is accepted, -1 when it closes.
+  void add_open_connections(Listener listener, std::int64_t delta);
 
   // The Prometheus text exposition (format 0.0.4) of every metric; `ready` feeds a gauge.
   std::string render(bool ready) const;
@@ -59,6 +72,7 @@ class Metrics {
   void render_requests(std::string& out) const;
   void render_skips(std::string& out) const;
   void render_histogram(std::string& out) const;
+  void render_connections(std::string& out) const;
 
   std::array<std::array<Counter, kResults>, kRoutes> requests_{};
   Counter injections_{0};
@@ -70,6 +84,11 @@ class Metrics {
   std::atomic<std::int64_t> cert_loaded_at_{0};
   std::atomic<std::int64_t> cert_not_after_{0};
   Counter request_timeouts_{0};
+  static constexpr std::size_t kListeners = 2;
+  std::array<Counter, kListeners> accept_pauses_{};
+  std::array<Counter, kListeners> evicted_{};
+  std::array<Counter, kListeners> refused_{};
+  std::array<std::atomic<std::int64_t>, kListeners> open_connections_{};
 };
 
 // The `path` label of a route.

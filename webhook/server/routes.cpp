@@ -9,23 +9,102 @@
 namespace sigv4::server {
 namespace {
 
-using httplib::Request;
-using httplib::Response;
-
-// The metrics endpoint takes no bodies. cpp-httplib 0.11 would buffer a chunked POST body whole
-// before answering 404 (its payload limit covers Content-Length only): refuse it unread.
-httplib::Server::HandlerResponse refuse_chunked_body(const Request& req, Response& res) {
-  if (!req.has_header("Transfer-Encoding")) {
-    return httplib::Server::HandlerResponse::Unhandled;
-  }
-  res.set_header("Connection", "close");
-  reply_error(res, 400, "unexpected request body");
-  return httplib::Server::HandlerResponse::Handled;
+bool is_review_path(const std::string& path) {
+  return path == "/mutate" || path == "/mutate/annotated";
 }
 
-void handle_health(const Request&, Response& res) { res.set_content("ok\n", "text/plain"); }
+Route route_of(const std::string& path) {
+  return path == "/mutate" ? Route::kMutate : Route::kMutateAnnotated;
+}
+
+bool is_get(const RequestHead& head) { return head.method == "GET" || head.method == "HEAD"; }
+
+void reply_text(httplib::Response& res, int status, const char* text) {
+  res.status = status;
+  res.set_content(text, "text/plain");
+}
+
+void reply_not_allowed(httplib::Response& res, const char* allow) {
+  res.set_header("Allow", allow);
+  reply_error(res, 405, "method not allowed; use " + std::string(allow));
+}
 
 }  // namespace
+
+std::uint64_t WebhookRoutes::body_to_keep(const RequestHead& head) const {
+  // max + 1, so serve_review sees an over-long body as such; other paths read no body.
+  return is_review_path(head.path) && head.method == "POST" ? std::uint64_t{max_body_bytes_} + 1
+                                                            : 0;
+}
+
+void WebhookRoutes::answer(const RequestHead& head, const std::string& body,
+                           httplib::Response& res) const {
+  if (is_review_path(head.path)) {
+    if (head.method != "POST") {
+      reply_not_allowed(res, "POST");
+      state_.metrics.count_request(route_of(head.path), Result::kMethodNotAllowed);
+      return;
+    }
+    ReviewRoute review{&state_, route_of(head.path), json_limits_, max_body_bytes_, &review_text};
+    httplib::Request req;
+    req.method = head.method;
+    req.path = head.path;
+    if (!head.content_type.empty()) {
+      req.headers.emplace("Content-Type", head.content_type);
+    }
+    httplib::ContentReader reader(
+        [&body](httplib::ContentReceiver receive) {
+          return body.empty() || receive(body.data(), body.size());
+        },
+        [](httplib::MultipartContentHeader, httplib::ContentReceiver) { return false; });
+    serve_review(review, req, res, reader);
+  } else if (head.path == "/healthz" || head.path == "/readyz") {
+    if (!is_get(head)) {
+      reply_not_allowed(res, "GET");
+    } else if (head.path == "/readyz" && !state_.ready()) {
+      reply_text(res, 503, "not ready\n");
+    } else {
+      reply_text(res, 200, "ok\n");
+    }
+  } else {
+    reply_error(res, 404, "not found");
+  }
+}
+
+// A review's body past what is drained is refused 413; another request gets its path's answer.
+void WebhookRoutes::answer_oversized(const RequestHead& head, httplib::Response& res) const {
+  if (!is_review_path(head.path) || head.method != "POST") {
+    answer(head, {}, res);
+    return;
+  }
+  state_.metrics.count_request(route_of(head.path), Result::kTooLarge);
+  log_event(spdlog::level::warn, "request body too large", {{"path", head.path}});
+  reply_error(res, 413, "request body larger than " + std::to_string(max_body_bytes_) + " bytes");
+}
+
+// cpp-httplib, which served this port until issue 16, buffered a chunked body whole before
+// answering: bodies are refused unread.
+bool MetricsRoutes::answer_head(const RequestHead& head, httplib::Response& res) const {
+  if (!head.chunked && head.content_length == 0) {
+    return false;
+  }
+  reply_error(res, 400, "unexpected request body");
+  return true;
+}
+
+void MetricsRoutes::answer(const RequestHead& head, const std::string&,
+                           httplib::Response& res) const {
+  if (head.path != "/metrics" && head.path != "/healthz") {
+    reply_error(res, 404, "not found");
+  } else if (!is_get(head)) {
+    reply_not_allowed(res, "GET");
+  } else if (head.path == "/metrics") {
+    res.set_content(state_.metrics.render(state_.ready()),
+                    "text/plain; version=0.0.4; charset=utf-8");
+  } else {
+    reply_text(res, 200, "ok\n");
+  }
+}
 
 bool is_json_content_type(std::string_view content_type) {
   const auto end = content_type.find(';');
@@ -43,15 +122,6 @@ bool is_json_content_type(std::string_view content_type) {
     }
   }
   return true;
-}
-
-void install_metrics_routes(httplib::Server& server, ServerState& state) {
-  server.Get("/metrics", [&state](const Request&, Response& res) {
-    res.set_content(state.metrics.render(state.ready()),
-                    "text/plain; version=0.0.4; charset=utf-8");
-  });
-  server.Get("/healthz", handle_health);
-  server.set_pre_routing_handler(refuse_chunked_body);
 }
 
 }  // namespace sigv4::server

@@ -1,18 +1,18 @@
 #include "server/server.h"
 
-#include <httplib.h>
 #include <signal.h>
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <optional>
 #include <thread>
 
+#include "server/fdlimit.h"
 #include "server/frontend.h"
 #include "server/logging.h"
-#include "server/pool.h"
 #include "server/routes.h"
 #include "server/tls.h"
 
@@ -21,6 +21,14 @@ namespace {
 
 using spdlog::level::err;
 using spdlog::level::info;
+
+// The metrics port's own connection cap: a flood of connections to it can never take the
+// descriptors the webhook needs (cpp-httplib, which served it until issue 16, queued every
+// connection it accepted).
+constexpr std::size_t kMetricsMaxConnections = 64;
+// Descriptors the process needs besides connections: stdio, listeners, epoll and eventfds,
+// certificate and config reads.
+constexpr std::uint64_t kReservedDescriptors = 64;
 
 // Counts listener threads that have returned, so the main thread can wait with a deadline.
 struct Finished {
@@ -67,41 +75,38 @@ void use_self_signed(ServerState& state) {
 FrontendOptions frontend_options(const ServeOptions& options) {
   FrontendOptions f;
   f.max_body_bytes = options.max_body_bytes;
-  f.json_limits = options.json_limits;
   f.max_connections = std::max<std::size_t>(options.max_connections, 1);
   f.keep_alive = std::chrono::seconds(options.keep_alive_timeout_seconds);
   f.request_timeout = std::chrono::seconds(options.request_timeout_seconds);
   return f;
 }
 
-void tune_metrics_server(httplib::Server& server) {
-  server.new_task_queue = [] { return new ElasticPool(1, 16); };
-  server.set_keep_alive_timeout(5);
-  server.set_read_timeout(5, 0);
-  server.set_write_timeout(5, 0);
-  server.set_payload_max_length(64 * 1024);
+// The metrics port: plain HTTP (no setup_tls()) on one loop, the webhook's timeouts and head
+// limits, its own cap.
+FrontendOptions metrics_options(const ServeOptions& options) {
+  FrontendOptions f = frontend_options(options);
+  f.listener = Listener::kMetrics;
+  f.max_body_bytes = 0;  // bodies are refused before they are read
+  f.max_connections = kMetricsMaxConnections;
+  f.threads = 1;
+  return f;
 }
 
-// Binds `server` to `host`; port 0 picks a free port. Returns the bound port, or -1.
-int bind_host(httplib::Server& server, const std::string& host, int port) {
-  if (port == 0) {
-    return server.bind_to_any_port(host);
+// Raises the soft descriptor limit to the hard one and logs both; warns when the limit is below
+// what the connection caps need (the webhook then pauses accepting at the limit, before its
+// cap, and idle connections do not give way).
+void raise_descriptor_limit(const ServeOptions& options) {
+  const FdLimit limit = raise_fd_limit();
+  log_event(info, "file descriptor limit",
+            {{"soft", limit.soft}, {"hard", limit.hard}, {"raised_from", limit.before}});
+  const std::uint64_t needed =
+      options.max_connections + kMetricsMaxConnections + kReservedDescriptors;
+  if (limit.soft < needed) {
+    log_event(spdlog::level::warn,
+              "the file descriptor limit is below what --max-connections needs; raise the hard "
+              "limit or lower --max-connections",
+              {{"limit", limit.soft}, {"needed", needed}});
   }
-  return server.bind_to_port(host, port) ? port : -1;
-}
-
-// Binds `address`; every interface means "::" (dual-stack: IPv6-only clusters exist, and IPv4
-// arrives mapped), falling back to "0.0.0.0" on nodes without IPv6. Returns what was bound, with
-// port -1 on failure.
-ListenAddress bind_server(httplib::Server& server, const ListenAddress& address) {
-  if (!address.host.empty()) {
-    return {address.host, bind_host(server, address.host, address.port)};
-  }
-  const int port = bind_host(server, "::", address.port);
-  if (port >= 0) {
-    return {"::", port};
-  }
-  return {"0.0.0.0", bind_host(server, "0.0.0.0", address.port)};
 }
 
 // Waits for SIGTERM/SIGINT, or for a listener to stop on its own. Returns true for a signal.
@@ -142,19 +147,19 @@ std::optional<CertSource> cert_source(const ServeOptions& options) {
 }
 
 // Runs both listeners until a signal; returns the exit code.
-int run_listeners(Frontend& webhook, httplib::Server& metrics, ServerState& state,
-                  Reloader& reloader, const ServeOptions& options) {
+int run_listeners(Frontend& webhook, Frontend& metrics, ServerState& state, Reloader& reloader,
+                  const ServeOptions& options) {
   Finished finished;
   std::thread webhook_thread([&] {
     webhook.run();
     finished.add();
   });
   std::thread metrics_thread([&] {
-    metrics.listen_after_bind();
+    metrics.run();
     finished.add();
   });
   // stop() is a no-op until a listener runs, so a signal must not be taken before that.
-  while ((!webhook.running() || !metrics.is_running()) && finished.get() == 0) {
+  while ((!webhook.running() || !metrics.running()) && finished.get() == 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   reloader.start();
@@ -183,22 +188,24 @@ int serve(const ServeOptions& options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  raise_descriptor_limit(options);
+
   ServerState state;
   Reloader reloader(state, options.config, cert_source(options), options.reload_interval);
   if (!load_state(reloader, state, options)) {
     return EXIT_FAILURE;
   }
-  Frontend webhook(state, frontend_options(options));
-  httplib::Server metrics;
+  const WebhookRoutes webhook_routes(state, options.json_limits, options.max_body_bytes);
+  const MetricsRoutes metrics_routes(state);
+  Frontend webhook(state, webhook_routes, frontend_options(options));
+  Frontend metrics(state, metrics_routes, metrics_options(options));
   if (!webhook.setup_tls()) {
     log_event(err, "cannot set up TLS");
     return EXIT_FAILURE;
   }
-  tune_metrics_server(metrics);
-  install_metrics_routes(metrics, state);
 
   const ListenAddress bound = webhook.bind(options.listen);
-  const ListenAddress metrics_bound = bind_server(metrics, options.metrics_listen);
+  const ListenAddress metrics_bound = metrics.bind(options.metrics_listen);
   if (bound.port < 0 || metrics_bound.port < 0) {
     log_event(err, "cannot bind",
               {{"listen", to_string(options.listen)},
