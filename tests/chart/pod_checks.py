@@ -227,7 +227,8 @@ def deployment_defaults(objs):
         "--tls-cert-file", "/etc/sigv4-injector/tls/tls.crt",
         "--tls-key-file", "/etc/sigv4-injector/tls/tls.key",
         "--config", "/etc/sigv4-injector/config.yaml",
-        "--metrics-listen", ":9090", "--log-format", "json", "--log-level", "info"], "server args")
+        "--metrics-listen", ":9090", "--log-format", "json", "--log-level", "info",
+        "--shutdown-delay", "5"], "server args")
     expect_eq(container["ports"], [
         {"name": "https", "containerPort": 8443, "protocol": "TCP"},
         {"name": "metrics", "containerPort": 9090, "protocol": "TCP"}], "container ports")

@@ -81,4 +81,38 @@ def main():
         server.kill()
 
 
-h.run("test_server_shutdown", main)
+def drain():
+    """--shutdown-delay: after SIGTERM the replica reports unready but still accepts and answers
+    new connections for the delay (the apiserver may still route to it), then closes."""
+    certs = h.make_certs(os.path.join(h.TMP, "certs-drain"))
+    server = h.Server(["--tls-cert-file", certs + "/tls.crt", "--tls-key-file", certs + "/tls.key",
+                       "--shutdown-delay", "3"], cafile=certs + "/ca.crt").wait_ready()
+    try:
+        start = server.log_count()
+        server.proc.send_signal(15)
+        server.wait_log(r"draining", start=start)
+        status, _, _ = server.request("GET", "/readyz")
+        h.check(status == 503, f"/readyz 503 while draining (got {status})")
+        status, _, data = server.post_review(h.review(h.pod(), uid="during-drain"))
+        answer = json.loads(data) if status == 200 else {}
+        h.check(status == 200 and answer.get("response", {}).get("uid") == "during-drain",
+                f"a new connection's review is answered while draining (status {status})")
+        server.wait_log(r"stopped accepting connections", start=start)
+        try:
+            socket.create_connection(("127.0.0.1", server.port), timeout=10).close()
+            refused = False
+        except ConnectionRefusedError:
+            refused = True
+        h.check(refused, "new connections are refused once the delay is over")
+        code = server.proc.wait(timeout=60)
+        h.check(code == 0, f"exit code 0 after the drain (got {code})")
+    finally:
+        server.kill()
+
+
+def both():
+    main()
+    drain()
+
+
+h.run("test_server_shutdown", both)

@@ -36,6 +36,8 @@ Flags:
   --max-body-bytes N          largest request body (default 4194304); larger gets 413
   --max-json-depth N          deepest JSON nesting accepted (default 100)
   --reload-interval SECONDS   how often the config and certificate files are checked (default 1)
+  --shutdown-delay SECONDS    after SIGTERM, keep serving this long with /readyz 503 before
+                              closing the listeners, while endpoints drop the replica (default 0)
   --shutdown-timeout SECONDS  longest wait for reviews in flight after SIGTERM (default 20)
   --max-connections N         most connections served at once (default 1024)
   --keep-alive-timeout SECS   idle keep-alive connections are closed after this (default 5)
@@ -117,6 +119,10 @@ const std::map<std::string, Setter> kSetters = {
     {"reload-interval",
      [](Options& o, const std::string& f, const std::string& v) {
        o.serve.reload_interval = parse_seconds(f, v);
+     }},
+    {"shutdown-delay",
+     [](Options& o, const std::string& f, const std::string& v) {
+       o.serve.shutdown_delay = v == "0" ? std::chrono::milliseconds{0} : parse_seconds(f, v);
      }},
     {"shutdown-timeout",
      [](Options& o, const std::string& f, const std::string& v) {

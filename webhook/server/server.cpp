@@ -3,9 +3,11 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
+#include <ctime>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -126,6 +128,29 @@ bool wait_for_signal(Finished& finished) {
   }
 }
 
+// Keeps serving for `delay` after the shutdown signal (readiness already 503), so the endpoint
+// removal reaches every apiserver before the listeners close; a second signal ends it early.
+void drain(std::chrono::milliseconds delay) {
+  if (delay.count() <= 0) {
+    return;
+  }
+  log_event(info, "draining: /readyz is 503, still serving until endpoints drop this replica",
+            {{"seconds", static_cast<double>(delay.count()) / 1000.0}});
+  const sigset_t signals = shutdown_signals();
+  const auto deadline = std::chrono::steady_clock::now() + delay;
+  for (auto now = std::chrono::steady_clock::now(); now < deadline;
+       now = std::chrono::steady_clock::now()) {
+    const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now);
+    const timespec wait{static_cast<time_t>(left.count() / 1'000'000'000),
+                        static_cast<long>(left.count() % 1'000'000'000)};
+    const int signal = sigtimedwait(&signals, nullptr, &wait);
+    if (signal == SIGTERM || signal == SIGINT) {
+      log_event(info, "second signal: draining cut short");
+      return;
+    }
+  }
+}
+
 bool load_state(Reloader& reloader, ServerState& state, const ServeOptions& options) {
   try {
     reloader.load_initial();
@@ -165,6 +190,9 @@ int run_listeners(Frontend& webhook, Frontend& metrics, ServerState& state, Relo
   reloader.start();
   const bool signalled = wait_for_signal(finished);
   state.stopping.store(true);
+  if (signalled) {
+    drain(options.shutdown_delay);
+  }
   webhook.stop();
   metrics.stop();
   log_event(info, "stopped accepting connections; finishing requests in flight");

@@ -22,6 +22,10 @@ struct ServeOptions {
   JsonLimits json_limits;
   std::chrono::milliseconds reload_interval{1000};
   std::chrono::milliseconds shutdown_timeout{20000};
+  // After SIGTERM/SIGINT, how long to keep serving (with /readyz 503) before closing the
+  // listeners: the apiserver routes to the endpoints it last saw, so a replica that stops
+  // accepting at once fails the reviews sent to it until the endpoint removal reaches it.
+  std::chrono::milliseconds shutdown_delay{0};
   std::size_t max_connections = 1024;
   int keep_alive_timeout_seconds = 5;
   // A connection's TLS handshake and request (headers and body) must arrive within this, and
