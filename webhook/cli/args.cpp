@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
@@ -72,6 +73,9 @@ namespace {
 
 // Read a chunk at a time, so refusing an oversized stream costs the limit, not the stream.
 constexpr std::size_t kChunkBytes = 64 * 1024;
+// A stream of unknown size gets this much address space up front (only what is read becomes
+// resident), so reading up to the default limit never copies the text to grow it.
+constexpr std::size_t kStreamReserveBytes = std::size_t{64} << 20;
 
 std::runtime_error too_large(const std::string& name, std::size_t limit) {
   std::string size = std::to_string(limit) + " bytes";
@@ -95,11 +99,13 @@ struct FdCloser {
 std::string read_bounded(int fd, const std::string& name, std::size_t limit) {
   std::string text;
   struct stat info {};
-  if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0) {
+  if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode)) {
     if (static_cast<std::uintmax_t>(info.st_size) > limit) {
       throw too_large(name, limit);
     }
     text.reserve(static_cast<std::size_t>(info.st_size));
+  } else {
+    text.reserve(std::min(limit, kStreamReserveBytes));
   }
   std::vector<char> chunk(kChunkBytes);
   for (;;) {
