@@ -90,25 +90,28 @@ def dry_create(r, ns, name):
 
 
 class Creates:
-    """Dry-run creates in a loop on a thread, while something happens to the webhook."""
+    """Dry-run creates in loops on a few threads (denser in time than one, so a short window in
+    which a replica refuses is hit), while something happens to the webhook."""
 
-    def __init__(self, r, ns):
+    def __init__(self, r, ns, threads=3):
         self.r, self.ns, self.results, self.stop = r, ns, [], threading.Event()
-        self.thread = threading.Thread(target=self._loop)
+        self.threads = [threading.Thread(target=self._loop, args=(t,)) for t in range(threads)]
 
-    def _loop(self):
+    def _loop(self, t):
         i = 0
         while not self.stop.is_set():
             i += 1
-            self.results.append(dry_create(self.r, self.ns, f"loop-{i}"))
+            self.results.append(dry_create(self.r, self.ns, f"loop-{t}-{i}"))
 
     def __enter__(self):
-        self.thread.start()
+        for th in self.threads:
+            th.start()
         return self
 
     def __exit__(self, *exc):
         self.stop.set()
-        self.thread.join()
+        for th in self.threads:
+            th.join()
 
     def summary(self):
         counts = Counter(outcome for outcome, _ in self.results)
