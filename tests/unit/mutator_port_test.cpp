@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "core/mutator.h"
+#include "core/pod_text.h"
 #include "test_util.h"
 
 using namespace sigv4;
@@ -57,10 +58,25 @@ void check_proxy_port(const Json& pod, SidecarMode mode, int want) {
         std::string::npos);
 }
 
-std::string relocation_warning(int from, int to) {
-  return "sigv4-injector: a container of this pod declares port " + std::to_string(from) +
+// `who`: how the warning names the declaring containers, e.g. `container "app"`.
+std::string relocation_warning(int from, int to, const std::string& who = "container \"app\"") {
+  return "sigv4-injector: " + who + " of this pod declares port " + std::to_string(from) +
          ", the signing proxy's; the proxy uses " + std::to_string(to) +
          " instead (set sigv4-injector.io/proxy-port to choose one)";
+}
+
+// The name of the first container, then init container, of `pod` declaring `port`.
+std::string first_declaring(const Json& pod, int port) {
+  for (const char* list : {"containers", "initContainers"}) {
+    for (const Json& c : pod["spec"].value(list, Json::array())) {
+      for (const Json& p : c.value("ports", Json::array())) {
+        if (p.is_object() && p.value("containerPort", Json()) == port) {
+          return c["name"];
+        }
+      }
+    }
+  }
+  return "";
 }
 
 }  // namespace
@@ -138,7 +154,8 @@ TEST_CASE("the proxy moves off a port the pod declares, everywhere, with a warni
   if (row.want == from) {
     CHECK(a.mutation.warnings.empty());
   } else {
-    CHECK(a.mutation.warnings == std::vector<std::string>{relocation_warning(from, row.want)});
+    const std::string who = "container \"" + first_declaring(pod, from) + "\"";
+    CHECK(a.mutation.warnings == std::vector<std::string>{relocation_warning(from, row.want, who)});
   }
   // The user's containers keep their ports, and the injected pod is not injected again.
   CHECK(container(a.pod, "containers", "app") == pod["spec"]["containers"][0]);
@@ -184,9 +201,9 @@ TEST_CASE("a proxy-port annotation that collides with a declared port denies the
   CHECK(a.mutation.warnings.empty());
   REQUIRE(a.mutation.denial);
   CHECK(*a.mutation.denial == std::string("sigv4-injector: annotation ") + kPortAnnotation +
-                                  ": port " + row.annotation +
-                                  " is declared by a container of this pod; choose a port no "
-                                  "container uses");
+                                  ": port " + row.annotation + " is declared by container \"" +
+                                  first_declaring(pod, std::stoi(row.annotation)) +
+                                  "\" of this pod; choose a port no container uses");
 
   // Through the webhook's door: allowed false, 400, the message naming the annotation.
   Json review = {{"apiVersion", "admission.k8s.io/v1"},
@@ -253,4 +270,46 @@ TEST_CASE("a pod declaring thousands of ports still gets an answer", "[mutator][
     REQUIRE(a.mutation.denial);
     CHECK(a.mutation.denial->find("no free port") != std::string::npos);
   }
+}
+
+TEST_CASE("the port warning quotes one container name cut short, however many declare the port",
+          "[mutator][port]") {
+  // The attack of issue 16: many containers, each with a huge name, each declaring the proxy
+  // port. One warning, the first name quoted within its bound, the others counted.
+  Json pod = test::make_pod();
+  pod["spec"]["containers"] = Json::array();
+  for (int i = 0; i < 300; ++i) {
+    std::string name = std::to_string(i);
+    name += std::string(10000, 'x');
+    pod["spec"]["containers"].push_back(
+        {{"name", std::move(name)},
+         {"image", "i"},
+         {"ports", Json::array({port(19471), port(19472), port(19473)})}});
+  }
+  const test::Admitted a = admit(pod, default_config());
+  REQUIRE(a.mutation.decision.inject);
+  check_proxy_port(a.pod, SidecarMode::kLegacy, 19474);
+  REQUIRE(a.mutation.warnings.size() == 1);
+  const std::string& warning = a.mutation.warnings[0];
+  CHECK(warning.size() <= kMaxMessageBytes);
+  CHECK(warning.find("container \"0xxxxxxx") != std::string::npos);
+  CHECK(warning.find("...(10001 bytes)\" (and 299 others) of this pod declares port 19471") !=
+        std::string::npos);
+
+  // The same pod naming the port by annotation: denied, the message as bounded.
+  pod["metadata"]["annotations"] = {{kPortAnnotation, "19472"}};
+  const test::Admitted denied = admit(pod, default_config());
+  REQUIRE(denied.mutation.denial);
+  CHECK(denied.mutation.denial->size() <= kMaxMessageBytes);
+  CHECK(denied.mutation.denial->find("(and 299 others) of this pod") != std::string::npos);
+}
+
+TEST_CASE("a container name with control characters is quoted escaped", "[mutator][port]") {
+  Json pod = test::make_pod();
+  pod["spec"]["containers"][0]["name"] = std::string("a\x1b[31m\0\"b", 9);
+  pod["spec"]["containers"][0]["ports"] = Json::array({port(19471)});
+  const test::Admitted a = admit(pod, default_config());
+  REQUIRE(a.mutation.warnings.size() == 1);
+  CHECK(a.mutation.warnings[0].find(R"(container "a\x1b[31m\x00\"b" of this pod)") !=
+        std::string::npos);
 }

@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <string>
+
 #include "core/errors.h"
 #include "core/overrides.h"
+#include "core/validate.h"
 #include "test_util.h"
 
 using namespace sigv4;
@@ -188,4 +191,117 @@ TEST_CASE("requested sidecar mode falls back on absent or invalid values", "[ove
   CHECK(requested_sidecar_mode(Json{{"sigv4-injector.io/sidecar-mode", "bogus"}},
                                SidecarMode::kLegacy) == SidecarMode::kLegacy);
   CHECK(requested_sidecar_mode(Json(), SidecarMode::kNative) == SidecarMode::kNative);
+}
+
+TEST_CASE("override values with NUL or control characters are refused naming the annotation",
+          "[overrides]") {
+  struct Row {
+    const char* key;
+    std::string value;
+    const char* what;  // how the message names the character
+  };
+  using std::string_literals::operator""s;
+  auto row = GENERATE(values<Row>({
+      // inet_pton stops at the NUL: this once reached the root init script as a CIDR.
+      {"sigv4-injector.io/cidrs", "10.0.0.1\0$(reboot)/8"s, "a NUL byte at byte 8"},
+      {"sigv4-injector.io/cidrs", "10.0.0.0/8\n169.254.171.0/24", "\\x0a at byte 10"},
+      {"sigv4-injector.io/exclude-ports", "443\t", "\\x09 at byte 3"},
+      {"sigv4-injector.io/region", "us-west-2\x1b[2J", "\\x1b at byte 9"},
+      {"sigv4-injector.io/role-arn", "arn:aws:iam::123456789012:role/a\x7f", "\\x7f at byte 32"},
+      {"sigv4-injector.io/proxy-image", "img\xc2\x85", "C1 control character U+0085 at byte 3"},
+      {"sigv4-injector.io/cpu-request", "100m\0"s, "a NUL byte at byte 4"},
+      {"sigv4-injector.io/log-level", "\rdebug", "\\x0d at byte 0"},
+      {"sidecar.aws.signing-proxy/region", "us-west-2\0"s, "a NUL byte at byte 9"},
+      {"sidecar.aws.signing-proxy/host", "\x01h", "\\x01 at byte 0"},
+  }));
+  INFO(row.key);
+  try {
+    apply_overrides(default_config(), Json{{row.key, row.value}});
+    FAIL("accepted");
+  } catch (const OverrideError& e) {
+    const std::string message = e.what();
+    CHECK(e.annotation() == row.key);
+    CHECK(message.find("must not contain NUL or control characters") != std::string::npos);
+    CHECK(message.find(row.what) != std::string::npos);
+    for (char c : message) {  // the value is quoted escaped, never raw
+      CHECK((static_cast<unsigned char>(c) >= 0x20 && c != 0x7f));
+    }
+  }
+}
+
+TEST_CASE("a CIDR is only an address and a prefix, whatever inet_pton accepts", "[overrides]") {
+  using std::string_literals::operator""s;
+  const std::string bad = GENERATE("10.0.0.1\0$(reboot)/8"s, "10.0.0.1\0/8"s, "10.0.0.1 /8"s,
+                                   "fd00::\0;id/64"s, "10.0.0.1/8\0"s, "10.0.0.1%lo/8"s);
+  INFO(bad);
+  CHECK_FALSE(check_ipv4_cidr(bad).empty());
+  CHECK_FALSE(check_ipv6_cidr(bad).empty());
+  CHECK(check_ipv4_cidr("10.0.0.1/8").empty());
+  CHECK(check_ipv6_cidr("fd00:ec2:80::/64").empty());
+  CHECK(check_ipv6_cidr("::ffff:10.0.0.1/128").empty());
+}
+
+TEST_CASE("CPU and memory overrides must be exact whole millicores and bytes", "[overrides]") {
+  struct Row {
+    const char* key;
+    const char* value;
+    const char* limit_key;  // set to limit_value alongside, when not empty
+    const char* limit_value;
+    const char* why;  // "" when accepted
+  };
+  auto row = GENERATE(values<Row>({
+      // 1.0000000000000001 is 1.0 as a double: it passed request <= limit, and the apiserver
+      // (which rounds it up to 1000000001n) then refused the pod.
+      {"sigv4-injector.io/cpu-request", "1.0000000000000001", "sigv4-injector.io/cpu-limit", "1",
+       "more precise than 1n"},
+      {"sigv4-injector.io/cpu-request", "1.0001", "sigv4-injector.io/cpu-limit", "2",
+       "whole millicores"},
+      {"sigv4-injector.io/cpu-limit", "1500u", "", "", "whole millicores"},
+      {"sigv4-injector.io/memory-request", "1.5", "", "", "whole bytes"},
+      {"sigv4-injector.io/memory-limit", "8Ei", "", "", "too large"},
+      {"sigv4-injector.io/cpu-request", "0", "", "", "positive CPU quantity"},
+      {"sigv4-injector.io/memory-request", "0Mi", "", "", "positive memory quantity"},
+      {"sigv4-injector.io/cpu-request", "1001m", "sigv4-injector.io/cpu-limit", "1",
+       "request 1001m exceeds limit 1"},
+      {"sigv4-injector.io/memory-request", "1Gi", "sigv4-injector.io/memory-limit", "1G",
+       "request 1Gi exceeds limit 1G"},
+      {"sigv4-injector.io/memory-request", "9223372036854775807", "sigv4-injector.io/memory-limit",
+       "9223372036854775806", "exceeds limit"},
+      {"sigv4-injector.io/cpu-request", "1000m", "sigv4-injector.io/cpu-limit", "1", ""},
+      {"sigv4-injector.io/cpu-request", "0.5", "sigv4-injector.io/cpu-limit", "500m", ""},
+      {"sigv4-injector.io/memory-request", "1G", "sigv4-injector.io/memory-limit", "1Gi", ""},
+      {"sigv4-injector.io/memory-limit", "7Ei", "", "", ""},
+  }));
+  INFO(row.key << "=" << row.value);
+  Json annotations = {{row.key, row.value}};
+  if (*row.limit_key != '\0') {
+    annotations[row.limit_key] = row.limit_value;
+  }
+  if (*row.why == '\0') {
+    CHECK_NOTHROW(apply_overrides(default_config(), annotations));
+    return;
+  }
+  try {
+    apply_overrides(default_config(), annotations);
+    FAIL("accepted");
+  } catch (const OverrideError& e) {
+    CHECK(e.annotation() == row.key);
+    CHECK(std::string(e.what()).find(row.why) != std::string::npos);
+  }
+}
+
+TEST_CASE("a denial quotes a huge annotation key and value cut short", "[overrides]") {
+  const std::string key = "sigv4-injector.io/" + std::string(1 << 20, 'k');
+  const std::string value(1 << 20, 'v');
+  try {
+    apply_overrides(default_config(), Json{{key, value}});
+    FAIL("accepted");
+  } catch (const OverrideError& e) {
+    const std::string message = e.what();
+    CHECK(message.size() < 600);
+    CHECK(message.find("sigv4-injector.io/kkkk") == 0);
+    CHECK(message.find("(1048594 bytes)") != std::string::npos);  // the key's whole size
+    CHECK(message.find("(1048576 bytes)") != std::string::npos);  // the value's
+    CHECK(message.find("unknown sigv4-injector.io annotation") != std::string::npos);
+  }
 }

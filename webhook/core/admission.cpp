@@ -12,12 +12,16 @@
 #include "errors.h"
 #include "json_text.h"
 #include "pod.h"
+#include "pod_text.h"
 
 namespace sigv4 {
 namespace {
 
 constexpr std::string_view kV1 = "admission.k8s.io/v1";
 constexpr std::string_view kV1beta1 = "admission.k8s.io/v1beta1";
+// The apiserver's uids are UUIDs (36 bytes); the answer echoes the uid, so a longer one is
+// refused rather than copied into it.
+constexpr std::size_t kMaxUidBytes = 256;
 
 const JsonNode& require(const JsonNode& obj, std::string_view key, std::string_view path,
                         JsonNode::Type type, const char* type_name) {
@@ -56,17 +60,21 @@ AdmissionRequest parse_admission_review(const JsonNode& review) {
   if (r.api_version != kV1 && r.api_version != kV1beta1) {
     throw InputError(
         "apiVersion",
-        "expected admission.k8s.io/v1 or admission.k8s.io/v1beta1, got \"" + r.api_version + "\"");
+        "expected admission.k8s.io/v1 or admission.k8s.io/v1beta1, got " + quote(r.api_version));
   }
   std::string kind = optional_string(review, "kind", "kind");
   if (kind != "AdmissionReview") {
-    throw InputError("kind", "expected AdmissionReview, got \"" + kind + "\"");
+    throw InputError("kind", "expected AdmissionReview, got " + quote(kind));
   }
   const JsonNode& request =
       require(review, "request", "request", JsonNode::Type::kObject, "object");
   r.uid = optional_string(request, "uid", "request.uid");
   if (r.uid.empty()) {
     throw InputError("request.uid", "missing");
+  }
+  if (r.uid.size() > kMaxUidBytes) {
+    throw InputError("request.uid", "longer than " + std::to_string(kMaxUidBytes) + " bytes (" +
+                                        std::to_string(r.uid.size()) + ")");
   }
   const JsonNode& kind_obj = field(request, "kind");
   if (!kind_obj.is_null() && !kind_obj.is_object()) {

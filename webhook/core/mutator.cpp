@@ -11,6 +11,7 @@
 #include "overrides.h"
 #include "patch.h"
 #include "pod.h"
+#include "pod_text.h"
 #include "spec.h"
 
 namespace sigv4 {
@@ -55,6 +56,35 @@ std::bitset<65536> declared_ports(const JsonNode& pod) {
   return out;
 }
 
+// Who declares `port`: the first container or init container's name, quoted (pod_text.h), and
+// how many others do; named in the warning or denial so the user knows which to look at.
+std::string declared_by(const JsonNode& pod, int port) {
+  std::string first;
+  std::size_t others = 0;
+  for (const JsonNode* list : {&containers(pod), &init_containers(pod)}) {
+    if (!list->is_array()) {
+      continue;
+    }
+    for (const auto& c : *list) {
+      const JsonNode& ports = field(c, "ports");
+      const bool declares =
+          ports.is_array() && std::any_of(ports.begin(), ports.end(), [port](const JsonNode& p) {
+            const JsonNode& number = field(p, "containerPort");
+            return number.is_number_integer() && number.integer() == port;
+          });
+      if (declares && first.empty()) {
+        first = "container " + quote(string_field(c, "name"));
+      } else if (declares) {
+        ++others;
+      }
+    }
+  }
+  if (others > 0) {
+    first += " (and " + std::to_string(others) + (others == 1 ? " other)" : " others)");
+  }
+  return first;
+}
+
 // Moves the proxy off a port a container of the pod declares: both cannot listen on it. The next
 // free port above it (wrapping to 1024) is used for everything (--port, REDIRECT, probe,
 // containerPort), with a warning; a port the pod chose by annotation is its author's mistake and
@@ -66,9 +96,11 @@ std::optional<std::string> settle_proxy_port(const JsonNode& pod, Config& settin
     return std::nullopt;
   }
   const std::string key = std::string(kAnnotationPrefix) + "proxy-port";
+  const int port_number = static_cast<int>(wanted);
   if (!annotation(pod, key).empty()) {
     return "sigv4-injector: annotation " + key + ": port " + std::to_string(wanted) +
-           " is declared by a container of this pod; choose a port no container uses";
+           " is declared by " + declared_by(pod, port_number) +
+           " of this pod; choose a port no container uses";
   }
   std::size_t port = wanted;
   for (std::size_t tries = 0; tries < 65535 && taken.test(port); ++tries) {
@@ -78,9 +110,9 @@ std::optional<std::string> settle_proxy_port(const JsonNode& pod, Config& settin
     return "sigv4-injector: no free port for the signing proxy: the pod declares every port";
   }
   settings.proxy.port = static_cast<int>(port);
-  m.warnings.push_back("sigv4-injector: a container of this pod declares port " +
-                       std::to_string(wanted) + ", the signing proxy's; the proxy uses " +
-                       std::to_string(port) +
+  m.warnings.push_back("sigv4-injector: " + declared_by(pod, port_number) +
+                       " of this pod declares port " + std::to_string(wanted) +
+                       ", the signing proxy's; the proxy uses " + std::to_string(port) +
                        " instead (set sigv4-injector.io/proxy-port to choose one)");
   return std::nullopt;
 }
@@ -151,13 +183,8 @@ constexpr JsonShape::Member kReviewMembers[] = {
     {"apiVersion", &kAll}, {"kind", &kAll}, {"request", &kRequest}};
 constexpr JsonShape kReview{.members = kReviewMembers};
 
-}  // namespace
-
-std::string_view injector_version() { return SIGV4_VERSION; }
-
-const JsonShape& admission_review_shape() { return kReview; }
-
-Mutation mutate_pod(const PodRequest& request, const Config& config, Route route) {
+// mutate_pod before its texts are bounded.
+Mutation mutate_unbounded(const PodRequest& request, const Config& config, Route route) {
   Mutation m;
   m.decision = decide(request, config, route);
   if (!m.decision.inject) {
@@ -198,6 +225,23 @@ Mutation mutate_pod(const PodRequest& request, const Config& config, Route route
         "to VPC Lattice from this pod will fail; add 443 to sigv4-injector.io/exclude-ports");
   }
   m.patch = injection_patch(pod, settings, injector_version(), &m.patch_base64);
+  return m;
+}
+
+}  // namespace
+
+std::string_view injector_version() { return SIGV4_VERSION; }
+
+const JsonShape& admission_review_shape() { return kReview; }
+
+Mutation mutate_pod(const PodRequest& request, const Config& config, Route route) {
+  // The one place the texts of a mutation are bounded, whatever the pod: the server's answer
+  // and log line and the CLI's messages are all made of these.
+  Mutation m = mutate_unbounded(request, config, route);
+  bound_warnings(m.warnings);
+  if (m.denial) {
+    m.denial = bound_message(std::move(*m.denial));
+  }
   return m;
 }
 

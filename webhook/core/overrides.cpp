@@ -7,6 +7,7 @@
 #include <string>
 
 #include "errors.h"
+#include "pod_text.h"
 #include "validate.h"
 
 namespace sigv4 {
@@ -14,8 +15,9 @@ namespace {
 
 using Setter = void (*)(Config&, const std::string& key, const std::string& value);
 
+// The key and value are the pod's: quoted back escaped and cut short (pod_text.h).
 [[noreturn]] void bad(const std::string& key, const std::string& value, const std::string& why) {
-  throw OverrideError(key, value, why);
+  throw OverrideError(clip(key), clip(value), why);
 }
 
 void require(const std::string& why, const std::string& key, const std::string& value) {
@@ -24,12 +26,27 @@ void require(const std::string& why, const std::string& key, const std::string& 
   }
 }
 
-void set_quantity(std::string& field, const std::string& key, const std::string& value) {
-  auto q = parse_quantity(value);
-  if (!q || *q <= 0) {
-    bad(key, value, "expected a positive Kubernetes quantity such as 100m or 64Mi");
+// A CPU quantity must be whole millicores and a memory one whole bytes, exactly: the value the
+// apiserver compares and the kubelet uses, never a rounding of it.
+void set_quantity(std::string& field, ResourceKind kind, const std::string& key,
+                  const std::string& value) {
+  std::string why;
+  const std::optional<int64_t> amount = parse_resource(value, kind, &why);
+  if (!amount) {
+    bad(key, value, why);
+  }
+  if (*amount <= 0) {
+    bad(key, value,
+        kind == ResourceKind::kCpu ? "expected a positive CPU quantity such as 100m or 0.5"
+                                   : "expected a positive memory quantity such as 64Mi or 1G");
   }
   field = value;
+}
+
+// The setter of one of the sidecar's requests or limits.
+template <std::string Resources::*kField, ResourceKind kKind>
+void set_resource(Config& c, const std::string& key, const std::string& value) {
+  set_quantity(c.proxy.resources.*kField, kKind, key, value);
 }
 
 void set_cidrs(Config& c, const std::string& key, const std::string& value) {
@@ -177,18 +194,10 @@ const std::array<Override, 20> kOverrides = {{
        c.sidecar_mode = *mode;
      }},
     {"log-level", set_log_level},
-    {"cpu-request",
-     [](Config& c, const std::string& k, const std::string& v) {
-       set_quantity(c.proxy.resources.cpu_request, k, v);
-     }},
-    {"memory-request",
-     [](Config& c, const std::string& k,
-        const std::string& v) { set_quantity(c.proxy.resources.memory_request, k, v); }},
-    {"cpu-limit", [](Config& c, const std::string& k,
-                     const std::string& v) { set_quantity(c.proxy.resources.cpu_limit, k, v); }},
-    {"memory-limit",
-     [](Config& c, const std::string& k,
-        const std::string& v) { set_quantity(c.proxy.resources.memory_limit, k, v); }},
+    {"cpu-request", set_resource<&Resources::cpu_request, ResourceKind::kCpu>},
+    {"memory-request", set_resource<&Resources::memory_request, ResourceKind::kMemory>},
+    {"cpu-limit", set_resource<&Resources::cpu_limit, ResourceKind::kCpu>},
+    {"memory-limit", set_resource<&Resources::memory_limit, ResourceKind::kMemory>},
     {"ca-bundle", set_ca_bundle},
 }};
 
@@ -218,6 +227,13 @@ std::optional<std::string> string_value(const JsonNode& annotations, std::string
     return std::nullopt;
   }
   return std::string(value->string());
+}
+
+// Sets one override after refusing NUL and control characters in its value, whatever the
+// setter checks: values reach the root init container's script and the sidecar's arguments.
+void apply_one(const Override& o, Config& c, const std::string& key, const std::string& value) {
+  require(check_no_control_characters(value), key, value);
+  o.set(c, key, value);
 }
 
 // A value as its JSON text, for messages about values that are not strings.
@@ -259,7 +275,7 @@ Config apply_overrides(const Config& base, const JsonNode& annotations) {
   for (const auto& o : kCompat) {
     std::string key = std::string(kCompatPrefix) + std::string(o.name);
     if (const auto v = string_value(annotations, key)) {
-      o.set(c, key, *v);
+      apply_one(o, c, key, *v);
     }
   }
   for (const JsonNode& value : annotations) {
@@ -274,7 +290,7 @@ Config apply_overrides(const Config& base, const JsonNode& annotations) {
         if (!value.is_string()) {
           bad(std::string(key), text_of(value), "annotation values must be strings");
         }
-        o.set(c, std::string(key), std::string(value.string()));
+        apply_one(o, c, std::string(key), std::string(value.string()));
         known = true;
         break;
       }

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <cmath>
-#include <cstdlib>
+#include <limits>
+#include <utility>
 
 namespace sigv4 {
 namespace {
@@ -26,6 +26,10 @@ std::string check_cidr(std::string_view text, int family, int max_prefix) {
     return "expected an address/prefix CIDR";
   }
   std::string address(text.substr(0, slash));
+  // inet_pton reads up to a NUL: "10.0.0.1\0$(reboot)/8" would pass for 10.0.0.1/8.
+  if (address.find_first_not_of("0123456789abcdefABCDEF.:") != std::string::npos) {
+    return family == AF_INET ? "not an IPv4 address" : "not an IPv6 address";
+  }
   long long prefix = -1;
   if (!parse_int(text.substr(slash + 1), prefix) || prefix < 0 || prefix > max_prefix) {
     return "prefix length must be 0-" + std::to_string(max_prefix);
@@ -35,6 +39,11 @@ std::string check_cidr(std::string_view text, int family, int max_prefix) {
     return family == AF_INET ? "not an IPv4 address" : "not an IPv6 address";
   }
   return {};
+}
+
+std::string hex_byte(unsigned char b) {
+  constexpr char kHex[] = "0123456789abcdef";
+  return std::string("\\x") + kHex[b >> 4] + kHex[b & 0x0F];
 }
 
 bool is_host_char(char c) {
@@ -65,54 +74,26 @@ std::optional<int64_t> parse_uid(std::string_view text) {
   return static_cast<int64_t>(value);
 }
 
-std::optional<double> parse_quantity(std::string_view text) {
-  // <number><suffix>: number is digits with an optional fraction; suffix is a binary SI
-  // (Ki..Ei), decimal SI (n u m k M G T P E) or decimal exponent (e3, E-2).
-  std::size_t i = 0;
-  if (i < text.size() && text[i] == '+') {
-    ++i;
-  }
-  std::size_t digits_start = i;
-  bool seen_digit = false;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) != 0)) {
-    ++i;
-    seen_digit = true;
-  }
-  if (i < text.size() && text[i] == '.') {
-    ++i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) != 0)) {
-      ++i;
-      seen_digit = true;
+std::string check_no_control_characters(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    std::string what;
+    if (b == 0) {
+      what = "a NUL byte";
+    } else if (b < 0x20 || b == 0x7F) {
+      what = "the control character " + hex_byte(b);
+    } else if (b == 0xC2 && i + 1 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
+      what = "the C1 control character U+00" +
+             hex_byte(static_cast<unsigned char>(text[i + 1])).substr(2);
+    }
+    if (!what.empty()) {
+      return "must not contain NUL or control characters: " + what + " at byte " +
+             std::to_string(i);
     }
   }
-  if (!seen_digit || i - digits_start > 64) {
-    return std::nullopt;
-  }
-  double number =
-      std::strtod(std::string(text.substr(digits_start, i - digits_start)).c_str(), nullptr);
-  std::string_view suffix = text.substr(i);
-  static const std::pair<std::string_view, double> kSuffixes[] = {
-      {"", 1},        {"n", 1e-9},    {"u", 1e-6},    {"m", 1e-3},
-      {"k", 1e3},     {"M", 1e6},     {"G", 1e9},     {"T", 1e12},
-      {"P", 1e15},    {"E", 1e18},    {"Ki", 1024.0}, {"Mi", 0x1p20},
-      {"Gi", 0x1p30}, {"Ti", 0x1p40}, {"Pi", 0x1p50}, {"Ei", 0x1p60},
-  };
-  for (const auto& [name, factor] : kSuffixes) {
-    if (suffix == name) {
-      return number * factor;
-    }
-  }
-  if (suffix.size() >= 2 && (suffix[0] == 'e' || suffix[0] == 'E')) {
-    long long exponent = 0;
-    std::string_view exp_text = suffix.substr(1);
-    if (!exp_text.empty() && exp_text[0] == '+') {
-      exp_text.remove_prefix(1);
-    }
-    if (parse_int(exp_text, exponent) && exponent >= -30 && exponent <= 30) {
-      return number * std::pow(10.0, static_cast<double>(exponent));
-    }
-  }
-  return std::nullopt;
+  return {};
 }
 
 std::string check_image(std::string_view text) {

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "quantity.h"
+
 namespace sigv4 {
 
 // Small checks shared by the config loader and the annotation overrides. Each returns an empty
@@ -21,9 +23,9 @@ std::optional<int> parse_port(std::string_view text);
 // A non-root UID 1..2147483647.
 std::optional<int64_t> parse_uid(std::string_view text);
 
-// A Kubernetes quantity ("100m", "64Mi", "1.5", "1e3") as a number of base units; nullopt when
-// malformed or negative.
-std::optional<double> parse_quantity(std::string_view text);
+// An annotation or config value with a NUL, another C0 control character, DEL or a C1 control
+// (U+0080-U+009F) in it: says which and where; empty when there is none.
+std::string check_no_control_characters(std::string_view text);
 
 // A container image reference: non-empty, no whitespace or control characters, at most 1024.
 std::string check_image(std::string_view text);
@@ -50,7 +52,8 @@ std::string check_data_key(std::string_view text);
 // Splits a comma-separated list, trimming spaces, dropping empty items.
 std::vector<std::string> split_list(std::string_view text);
 
-// Checks that request <= limit when both are set; returns why not.
+// Checks that request <= limit when both are set, comparing the quantities exactly; returns why
+// not (nothing when either does not parse: that is reported on its own).
 std::string check_request_within_limit(const std::string& request, const std::string& limit);
 
 }  // namespace sigv4

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -164,6 +165,32 @@ std::string dump(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+// Appends `text` as a JSON string, its first `max` bytes (to a character boundary) and a mark
+// when it is longer.
+void append_bounded_json_string(std::string& out, std::string_view text, std::size_t max) {
+  if (text.size() <= max) {
+    append_json_string(out, text);
+    return;
+  }
+  std::size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0u) == 0x80u) {
+    --cut;
+  }
+  std::string clipped(text.substr(0, cut));
+  clipped += "...(" + std::to_string(text.size()) + " bytes)";
+  append_json_string(out, clipped);
+}
+
+// Written bare in a text line: no space, '"', '=', control character or DEL (an escape
+// sequence from a pod never reaches a terminal raw), and short.
+bool is_bare(std::string_view s) {
+  return !s.empty() && s.size() <= kMaxLogStringBytes &&
+         std::all_of(s.begin(), s.end(), [](char c) {
+           const auto u = static_cast<unsigned char>(c);
+           return u > 0x20 && u != 0x7F && c != '"' && c != '=';
+         });
+}
+
 template <class Fields>
 std::string json_line(std::string_view message, const Fields& fields) {
   std::string line = "\"msg\":";
@@ -206,24 +233,28 @@ void write_event(spdlog::level::level_enum level, std::string_view message, cons
 void LogValue::append_json(std::string& out) const {
   switch (kind_) {
     case Kind::kString:
-      append_json_string(out, text());
+      append_bounded_json_string(out, text(), kMaxLogStringBytes);
       return;
     case Kind::kToken:
       out += text();
       return;
-    case Kind::kJson:
-      out += dump(json_);
+    case Kind::kJson: {
+      const std::string json = dump(json_);
+      if (json.size() <= kMaxLogJsonBytes) {
+        out += json;
+      } else {
+        // Quotes and backslashes of the JSON text are escaped again: at most twice as long.
+        append_bounded_json_string(out, json, kMaxLogJsonBytes / 2);
+      }
       return;
+    }
   }
 }
 
 void LogValue::append_text(std::string& out) const {
-  if (kind_ == Kind::kString) {
-    const std::string_view s = text();
-    if (!s.empty() && s.find_first_of(" \"=\t\n") == std::string_view::npos) {
-      out += s;
-      return;
-    }
+  if (kind_ == Kind::kString && is_bare(text())) {
+    out += text();
+    return;
   }
   append_json(out);
 }

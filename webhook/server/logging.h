@@ -2,6 +2,7 @@
 
 #include <spdlog/common.h>
 
+#include <cstddef>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -32,6 +33,13 @@ bool log_enabled(spdlog::level::level_enum level);
 // Writes out every waiting line and stops the batch writer (before a hard exit: lines below warn
 // logged later are written only by a normal exit).
 void flush_logs();
+
+// A string field of a log line keeps at most this many bytes of its text (cut at a character
+// boundary and marked "...(N bytes)"); a structured (Json) field at most this many bytes of
+// JSON text, else it is written as a string of half as many bytes of it, cut the same way.
+// Fields quote pod data (names, uids, warnings, denials): whatever the pod, a line stays bounded.
+inline constexpr std::size_t kMaxLogStringBytes = 1024;
+inline constexpr std::size_t kMaxLogJsonBytes = 64 * 1024;
 
 // The value of one structured field of a log line; strings, numbers and booleans keep their JSON
 // type. Strings are viewed, not copied (a temporary std::string is kept); numbers and booleans

@@ -8,6 +8,7 @@
 
 #include "core/errors.h"
 #include "core/mutator.h"
+#include "core/pod_text.h"
 #include "server/logging.h"
 #include "server/routes.h"
 
@@ -76,7 +77,9 @@ Result review_body(const ReviewRoute& route, const std::string& body, httplib::R
     log_review(result, route.route, Clock::now() - start);
     return result_of(result.mutation);
   } catch (const InputError& error) {
-    reply_error(res, 400, error.what());
+    // The message may quote the body (a parser's or a field's complaint): bounded as any text
+    // written from pod data. The log line's fields are bounded by log_event.
+    reply_error(res, 400, bound_message(error.what()));
     log_event(spdlog::level::warn, "bad admission request",
               {{"path", path}, {"error", error.what()}});
     return Result::kBadRequest;
