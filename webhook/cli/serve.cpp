@@ -37,7 +37,9 @@ Flags:
   --max-json-depth N          deepest JSON nesting accepted (default 100)
   --reload-interval SECONDS   how often the config and certificate files are checked (default 1)
   --shutdown-timeout SECONDS  longest wait for reviews in flight after SIGTERM (default 20)
-  --max-connections N         most connections served at once (default 1024)
+  --max-connections N         most webhook connections open at once (default 1024); past it
+                              the one waiting longest for its client gives way (the metrics
+                              port has its own cap of 64)
   --keep-alive-timeout SECS   idle keep-alive connections are closed after this (default 5)
   --request-timeout SECS      a connection's handshake and whole request must arrive within
                               this, later requests within keep-alive + this (default 10)
