@@ -434,9 +434,20 @@ def check_idle_cap(certs):
                                                 timeout=CLIENT_TIMEOUT))
         h.wait_until(lambda: server.get("/healthz")[0] == 200, h.READY_TIMEOUT,
                      f"{IDLE_CAP} connections that never start TLS: a new client is served")
+        for conn in raw:
+            conn.close()
+        raw = []
+        starters = [threading.Thread(target=lambda: raw.append(slow_consumer(server)))
+                    for _ in range(IDLE_CAP)]
+        for thread in starters:
+            thread.start()
+        for thread in starters:
+            thread.join(timeout=CLIENT_TIMEOUT)
+        h.wait_until(lambda: server.get("/healthz")[0] == 200, h.READY_TIMEOUT,
+                     f"{len(raw)} clients that pipeline and never read: a new client is served")
         evicted = server.metrics().get(
             'sigv4_injector_connections_evicted_total{listener="webhook"}', 0)
-        h.check(evicted >= 4, f"counted in sigv4_injector_connections_evicted_total "
+        h.check(evicted >= 5, f"counted in sigv4_injector_connections_evicted_total "
                 f"({evicted:.0f})")
         for conn in raw:
             conn.close()
