@@ -39,7 +39,9 @@ Flags:
   --shutdown-delay SECONDS    after SIGTERM, keep serving this long with /readyz 503 before
                               closing the listeners, while endpoints drop the replica (default 0)
   --shutdown-timeout SECONDS  longest wait for reviews in flight after SIGTERM (default 20)
-  --max-connections N         most connections served at once (default 1024)
+  --max-connections N         most webhook connections open at once (default 1024); past it
+                              the one waiting longest for its client gives way (the metrics
+                              port has its own cap of 64)
   --keep-alive-timeout SECS   idle keep-alive connections are closed after this (default 5)
   --request-timeout SECS      a connection's handshake and whole request must arrive within
                               this, later requests within keep-alive + this (default 10)

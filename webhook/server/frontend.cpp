@@ -300,20 +300,18 @@ void Frontend::Loop::resume_accepting() {
 }
 
 // Closes the connection of this loop that has waited longest for its client: idle ones first
-// (in their TLS handshake, or between requests), then requests still arriving. Connections with
-// an answer being written are left to their deadline. False when there is none.
+// (in their TLS handshake, or between requests), then requests still arriving, then answers the
+// client is not taking (a client that pipelines and never reads would otherwise hold its place
+// until its deadline). False when the loop has no connection.
 bool Frontend::Loop::evict_one() {
+  auto rank = [](const Connection& c) { return c.idle() ? 0 : c.out.empty() ? 1 : 2; };
   Connection* victim = nullptr;
-  bool victim_idle = false;
+  int victim_rank = 0;
   for (auto& [fd, c] : connections) {
-    if (!c->out.empty()) {
-      continue;
-    }
-    const bool idle = c->idle();
-    if (victim == nullptr || (idle && !victim_idle) ||
-        (idle == victim_idle && c->since < victim->since)) {
+    const int r = rank(*c);
+    if (victim == nullptr || r < victim_rank || (r == victim_rank && c->since < victim->since)) {
       victim = c.get();
-      victim_idle = idle;
+      victim_rank = r;
     }
   }
   if (victim == nullptr) {
