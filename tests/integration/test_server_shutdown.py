@@ -46,6 +46,15 @@ def read_response(conn):
     return head.split(b"\r\n")[0], rest
 
 
+def refuses(server):
+    """Whether the webhook port refuses a new TCP connection."""
+    try:
+        socket.create_connection(("127.0.0.1", server.port), timeout=10).close()
+        return False
+    except ConnectionRefusedError:
+        return True
+
+
 def main():
     certs = h.make_certs(os.path.join(h.TMP, "certs"))
     server = h.Server(["--tls-cert-file", certs + "/tls.crt", "--tls-key-file", certs + "/tls.key"],
@@ -58,12 +67,7 @@ def main():
         start = server.log_count()
         server.proc.send_signal(15)
         server.wait_log(r"stopped accepting connections", start=start)
-        try:
-            socket.create_connection(("127.0.0.1", server.port), timeout=10).close()
-            refused = False
-        except ConnectionRefusedError:
-            refused = True
-        h.check(refused, "new connections are refused after SIGTERM")
+        h.check(refuses(server), "new connections are refused after SIGTERM")
         for uid, conn in conns.items():
             conn.sendall(bodies[uid])
         for uid, conn in conns.items():
@@ -98,12 +102,7 @@ def drain():
         h.check(status == 200 and answer.get("response", {}).get("uid") == "during-drain",
                 f"a new connection's review is answered while draining (status {status})")
         server.wait_log(r"stopped accepting connections", start=start)
-        try:
-            socket.create_connection(("127.0.0.1", server.port), timeout=10).close()
-            refused = False
-        except ConnectionRefusedError:
-            refused = True
-        h.check(refused, "new connections are refused once the delay is over")
+        h.check(refuses(server), "new connections are refused once the delay is over")
         code = server.proc.wait(timeout=60)
         h.check(code == 0, f"exit code 0 after the drain (got {code})")
     finally:
