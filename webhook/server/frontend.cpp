@@ -231,12 +231,7 @@ void Frontend::Loop::place(int fd) {
       adopt(fd);
       return;
     }
-    {
-      const std::lock_guard<std::mutex> lock(target->handoff_mutex);
-      target->handoff.push_back({fd, true});
-    }
-    const std::uint64_t one = 1;
-    [[maybe_unused]] const auto n = ::write(target->wake, &one, sizeof(one));
+    target->hand_over(fd, true);
     return;
   }
   if (evict_one()) {
@@ -254,12 +249,17 @@ void Frontend::Loop::place(int fd) {
     refuse(fd);
     return;
   }
+  fullest->hand_over(fd, false);
+}
+
+// Queues a socket accepted by another loop for this one, and wakes it.
+void Frontend::Loop::hand_over(int fd, bool counted) {
   {
-    const std::lock_guard<std::mutex> lock(fullest->handoff_mutex);
-    fullest->handoff.push_back({fd, false});
+    const std::lock_guard<std::mutex> lock(handoff_mutex);
+    handoff.push_back({fd, counted});
   }
   const std::uint64_t one = 1;
-  [[maybe_unused]] const auto n = ::write(fullest->wake, &one, sizeof(one));
+  [[maybe_unused]] const auto n = ::write(wake, &one, sizeof(one));
 }
 
 // A socket is counted for this loop (in `load`, the owner's count and the gauge).

@@ -117,6 +117,7 @@ struct Frontend::Loop {
   bool evict_one();
   void refuse(int fd);
   void take_handoffs();
+  void hand_over(int fd, bool counted);
   void adopt(int fd);
   void uncount();
   void close(Connection& c);
