@@ -45,9 +45,15 @@ sys.stdout.write(init["command"][2])'
 # Runs "$@" in a new network namespace shaped like a pod's: an interface besides lo that has an
 # IPv6 link-local address (a veth pair, as there is no dummy module), as a pod's eth0 has even in
 # an IPv4 cluster; prints its output. in_netns_lo_only: a namespace with nothing but lo.
+# A namespace with eth0 up, as a pod's is when its init containers run: the kernel gives eth0 its
+# link-local IPv6 address once the link has carrier, which the linkwatch worker may deliver late
+# on a loaded machine, so wait for it (the script decides on ip6tables from the addresses).
 in_netns() {
   unshare --net sh -c "ip link add eth0 type veth peer name peer0 && ip link set eth0 up &&
-                       ip link set peer0 up && $1" 2>&1
+                       ip link set peer0 up &&
+                       for i in \$(seq 100); do
+                         ip -6 addr show dev eth0 | grep -q inet6 && break; sleep 0.05
+                       done && $1" 2>&1
 }
 in_netns_lo_only() { unshare --net sh -c "$1" 2>&1; }
 
