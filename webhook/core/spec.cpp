@@ -42,8 +42,9 @@ bool is_credential_env(std::string_view name) {
   return std::find(kCredentialEnv.begin(), kCredentialEnv.end(), name) != kCredentialEnv.end();
 }
 
-// True when one of `paths` lies inside the directory `dir` (or is it): two binary searches,
-// where comparing each path with each mount was quadratic in a crafted pod.
+// True when one of `paths` lies inside the directory `dir` (or is it), trailing slashes of
+// `dir` ignored: two binary searches (`probe` is their scratch), where comparing each path with
+// each mount was quadratic in a crafted pod.
 bool any_within(const StringSet& paths, std::string_view dir, std::string& probe) {
   while (dir.size() > 1 && dir.back() == '/') {
     dir.remove_suffix(1);
@@ -80,12 +81,7 @@ const JsonNode* credential_container(const JsonNode& pod) {
   return nullptr;
 }
 
-// The credential env entries and token mounts to give the sidecar, in the pod's order, as
-// pointers into the pod (copied only into the text or tree that carries them).
-struct Credentials {
-  std::vector<const JsonNode*> env;
-  std::vector<const JsonNode*> mounts;
-};
+}  // namespace
 
 Credentials find_credentials(const JsonNode& pod) {
   Credentials out;
@@ -117,8 +113,6 @@ Credentials find_credentials(const JsonNode& pod) {
   }
   return out;
 }
-
-}  // namespace
 
 const JsonNode* service_account_mount(const JsonNode& pod) {
   for (const JsonNode* list : {&containers(pod), &init_containers(pod)}) {
