@@ -1,8 +1,8 @@
 #include "json_doc.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
-#include <unordered_map>
 
 #include "json_text.h"
 #include "json_tree.h"
@@ -36,9 +36,22 @@ const JsonNode* JsonNode::find(std::string_view key) const {
   if (type_ != Type::kObject) {
     return nullptr;
   }
+  if (value_.index != nullptr) {
+    const std::uint32_t* const first = value_.index;
+    const std::uint32_t* const last = first + size_;
+    const std::uint32_t* at =
+        std::lower_bound(first, last, key, [this](std::uint32_t offset, std::string_view k) {
+          return key_less(this[offset].key_, k);
+        });
+    if (at == last || !key_equal(this[*at].key_, key)) {
+      return nullptr;
+    }
+    const JsonNode* member = this + *at;
+    return member + member->alias_;
+  }
   const JsonNode* child = this + 1;
   for (std::uint32_t i = 0; i < count_; ++i, child += child->span_) {
-    if (!child->hidden_ && child->key_ == key) {
+    if (!child->hidden_ && key_equal(child->key_, key)) {
       return child + child->alias_;
     }
   }
@@ -220,7 +233,10 @@ void JsonDocBuilder::string(std::string_view s, bool stable) {
 }
 
 void JsonDocBuilder::open(JsonNode::Type type) {
-  push(type);
+  JsonNode& node = push(type);
+  if (type == JsonNode::Type::kObject) {
+    node.value_.index = nullptr;  // until close_object() finds it large
+  }
   open_.push_back(static_cast<std::uint32_t>(doc_.nodes_.size() - 1));
 }
 
@@ -238,41 +254,53 @@ void JsonDocBuilder::close_object() {
   object->span_ = static_cast<std::uint32_t>(doc_.nodes_.size() - at);
   // Duplicate keys: each later copy is hidden and its first copy points to the last, which is
   // nlohmann's first position, last value.
-  std::uint32_t size = 0;
-  auto duplicate_of = [](JsonNode* first, JsonNode* later) {
-    first->alias_ = static_cast<std::uint32_t>(later - first);
-    later->hidden_ = true;
-  };
   if (object->count_ <= kDuplicateScanLimit) {
+    std::uint32_t size = 0;
     JsonNode* child = object + 1;
     for (std::uint32_t i = 0; i < object->count_; ++i, child += child->span_) {
       JsonNode* same = nullptr;
       for (JsonNode* seen = object + 1; seen != child; seen += seen->span_) {
-        if (!seen->hidden_ && seen->key_ == child->key_) {
+        if (!seen->hidden_ && key_equal(seen->key_, child->key_)) {
           same = seen;
           break;
         }
       }
       if (same != nullptr) {
-        duplicate_of(same, child);
+        same->alias_ = static_cast<std::uint32_t>(child - same);
+        child->hidden_ = true;
       } else {
         ++size;
       }
     }
-  } else {
-    std::unordered_map<std::string_view, JsonNode*> firsts;
-    firsts.reserve(object->count_);
-    JsonNode* child = object + 1;
-    for (std::uint32_t i = 0; i < object->count_; ++i, child += child->span_) {
-      auto [it, added] = firsts.emplace(child->key_, child);
-      if (added) {
-        ++size;
-      } else {
-        duplicate_of(it->second, child);
-      }
-    }
+    object->size_ = size;
+    return;
   }
+  index_members(object);
+}
+
+void JsonDocBuilder::index_members(JsonNode* object) {
+  // The members' keys sorted (views with offsets: sorting moves no node), then one run per
+  // distinct key: its first position stays visible and points to its last value.
+  keys_.clear();
+  keys_.reserve(object->count_);
+  JsonNode* child = object + 1;
+  for (std::uint32_t i = 0; i < object->count_; ++i, child += child->span_) {
+    keys_.push_back({child->key_, static_cast<std::size_t>(child - object)});
+  }
+  sort_keys(keys_);
+  auto index = std::make_unique<std::uint32_t[]>(keys_.size());
+  std::uint32_t size = 0;
+  for_each_run(keys_, [object, &index, &size](const KeyAt* first, const KeyAt* last) {
+    JsonNode* const visible = object + first->at;
+    visible->alias_ = static_cast<std::uint32_t>((last - 1)->at - first->at);
+    for (const KeyAt* later = first + 1; later != last; ++later) {
+      object[later->at].hidden_ = true;
+    }
+    index[size++] = static_cast<std::uint32_t>(first->at);
+  });
   object->size_ = size;
+  object->value_.index = index.get();
+  doc_.indexes_.push_back(std::move(index));
 }
 
 JsonDoc JsonDocBuilder::take() {

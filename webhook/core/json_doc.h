@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "json.h"
+#include "sorted_keys.h"
 
 namespace sigv4 {
 
@@ -19,9 +20,12 @@ namespace sigv4 {
 // heap, then each freed), which was most of a review's cost.
 //
 // Objects follow nlohmann's rule for duplicate keys (first position, last value) in lookups,
-// iteration and text, so a review reads the same through either. Nodes are used by reference
-// (`const JsonNode&`): a container's members are the nodes after it in its document, so a copy
-// of a node would not carry them.
+// iteration and text, so a review reads the same through either. An object of more than
+// kDuplicateScanLimit members keeps its keys sorted (offsets of its members): resolving its
+// duplicates and each lookup cost O(log n) comparisons a key, whatever the keys (a hash index
+// did too, until keys were chosen to collide). Nodes are used by reference (`const JsonNode&`):
+// a container's members are the nodes after it in its document, so a copy of a node would not
+// carry them.
 class JsonNode {
  public:
   enum class Type : std::uint8_t {
@@ -51,7 +55,9 @@ class JsonNode {
   std::int64_t integer() const;
   std::string_view string() const { return type_ == Type::kString ? value_.string : ""; }
   double real() const { return type_ == Type::kFloat ? value_.real : 0; }
-  std::uint64_t unsigned_integer() const { return value_.unsigned_integer; }
+  std::uint64_t unsigned_integer() const {
+    return is_number_integer() ? value_.unsigned_integer : 0;
+  }
 
   // The key this value is under, when it is a member of an object.
   std::string_view key() const { return key_; }
@@ -60,7 +66,8 @@ class JsonNode {
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 
-  // The member `key` of an object, or nullptr (also when this is not an object).
+  // The member `key` of an object, or nullptr (also when this is not an object). A binary
+  // search in a large object, a scan of at most kDuplicateScanLimit members otherwise.
   const JsonNode* find(std::string_view key) const;
 
   // The values of an array's items or an object's members in order (each member's key() names
@@ -118,6 +125,9 @@ class JsonNode {
     std::uint64_t unsigned_integer;
     double real;
     std::string_view string;
+    // An object's: its members' offsets (distinct keys, sorted by key), or null for an object
+    // of at most kDuplicateScanLimit members.
+    const std::uint32_t* index;
   } value_{.unsigned_integer = 0};
   std::uint32_t span_ = 1;   // nodes in this subtree, itself included
   std::uint32_t size_ = 0;   // children counted once per key
@@ -141,6 +151,7 @@ class JsonDoc {
   friend class JsonDocBuilder;
   std::vector<JsonNode> nodes_;
   std::vector<std::unique_ptr<char[]>> strings_;
+  std::vector<std::unique_ptr<std::uint32_t[]>> indexes_;  // the large objects' sorted keys
 };
 
 // The null node, for lookups that find nothing.
@@ -176,11 +187,15 @@ class JsonDocBuilder {
  private:
   JsonNode& push(JsonNode::Type type);
   void open(JsonNode::Type type);
+  // Resolves the duplicate keys of an object of more than kDuplicateScanLimit members through
+  // its keys sorted, and keeps them as its index.
+  void index_members(JsonNode* object);
   std::string_view keep(std::string_view s, bool stable);
 
   JsonDoc doc_;
   std::vector<std::uint32_t> open_;  // indices of the open containers, innermost last
   std::string_view key_;
+  std::vector<KeyAt> keys_;  // close_object()'s scratch for a large object's keys
 };
 
 }  // namespace sigv4

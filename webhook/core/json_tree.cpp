@@ -1,8 +1,6 @@
 #include "json_tree.h"
 
 #include <algorithm>
-#include <string_view>
-#include <unordered_map>
 
 namespace sigv4 {
 
@@ -38,30 +36,35 @@ Json JsonTree::close_object() {
   Json out(Json::value_t::object);
   auto& map = out.get_ref<Json::object_t&>();
   map.reserve(count);
-  // The index views the keys already stored in `map`, which the reserve above keeps in place.
-  std::unordered_map<std::string_view, std::size_t> index;
-  const bool indexed = count > kDuplicateScanLimit;
-  if (indexed) {
-    index.reserve(count);
-  }
-  for (std::size_t i = start; i < items_.size(); ++i) {
-    auto& [k, v] = items_[i];
-    std::size_t position = map.size();
-    if (indexed) {
-      if (auto it = index.find(k); it != index.end()) {
-        position = it->second;
+  if (count <= kDuplicateScanLimit) {
+    for (std::size_t i = start; i < items_.size(); ++i) {
+      auto& [k, v] = items_[i];
+      auto same = std::find_if(map.begin(), map.end(),
+                               [&k = k](const auto& m) { return key_equal(m.first, k); });
+      if (same != map.end()) {
+        same->second = std::move(v);
+      } else {
+        map.emplace_back(std::move(k), std::move(v));
       }
-    } else {
-      auto same =
-          std::find_if(map.begin(), map.end(), [&k = k](const auto& m) { return m.first == k; });
-      position = static_cast<std::size_t>(same - map.begin());
     }
-    if (position < map.size()) {
-      (map.begin() + static_cast<std::ptrdiff_t>(position))->second = std::move(v);
-    } else {
-      map.emplace_back(std::move(k), std::move(v));
-      if (indexed) {
-        index.emplace(map.back().first, position);
+  } else {
+    // Each run of a duplicated key among the sorted keys: its first position takes its last
+    // value, the later copies are dropped.
+    constexpr std::size_t kHidden = static_cast<std::size_t>(-1);
+    keys_.clear();
+    keys_.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      keys_.push_back({items_[start + i].first, i});
+    }
+    sort_keys(keys_);
+    source_.assign(count, kHidden);
+    for_each_run(keys_, [this](const KeyAt* first, const KeyAt* last) {
+      source_[first->at] = (last - 1)->at;
+    });
+    for (std::size_t i = 0; i < count; ++i) {
+      if (source_[i] != kHidden) {
+        map.emplace_back(std::move(items_[start + i].first),
+                         std::move(items_[start + source_[i]].second));
       }
     }
   }

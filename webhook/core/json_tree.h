@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "json.h"
+#include "sorted_keys.h"
 
 namespace sigv4 {
 
@@ -13,13 +14,10 @@ namespace sigv4 {
 // reader's). Unlike nlohmann's own DOM parser, which grows every object one key at a time (an
 // ordered_map's reallocation copies each `const` key), members wait on a stack until their
 // container closes, which then gets its exact size at once. Duplicate keys keep nlohmann's rule:
-// first position, last value; large objects find them through a hash index, so an object of
-// 300,000 keys is not 10^10 comparisons.
-// Objects up to this many members (nearly all of a pod) look for duplicate keys by scanning the
-// members before; larger ones through a hash index. JsonTree and JsonDocBuilder both resolve
-// duplicates this way (first position, last value), each on its own storage.
-inline constexpr std::size_t kDuplicateScanLimit = 32;
-
+// first position, last value. Objects of more than kDuplicateScanLimit members find them by
+// sorting their keys (sorted_keys.h), so neither an object of 300,000 keys nor keys chosen to
+// collide in a hash cost more than n log n comparisons. JsonTree and JsonDocBuilder both resolve
+// duplicates this way, each on its own storage.
 class JsonTree {
  public:
   // Room for the members pending along a pod's deepest path, so the stacks do not grow (moving
@@ -50,6 +48,10 @@ class JsonTree {
   std::vector<std::pair<std::string, Json>> items_;
   std::vector<Frame> frames_;
   std::string key_;
+  // Scratch of close_object() for large objects: their keys sorted, and for each member the
+  // member whose value it takes (its key's last copy), or kHidden for a later copy.
+  std::vector<KeyAt> keys_;
+  std::vector<std::size_t> source_;
   Json root_;
 };
 

@@ -1,12 +1,12 @@
 #include "patch.h"
 
-#include <algorithm>
 #include <initializer_list>
 #include <utility>
 #include <vector>
 
 #include "json_text.h"
 #include "pod.h"
+#include "sorted_keys.h"
 #include "spec.h"
 
 namespace sigv4 {
@@ -132,20 +132,27 @@ bool find_proxy(const JsonNode& pod, const char*& list, std::size_t& index) {
 }
 
 // Adds to the container at `base` the entries of `wanted` whose `key` it does not have yet.
+// The keys it has are sorted once: comparing each wanted entry with each entry it has was
+// quadratic in a crafted pod.
 void sync_entries(const JsonNode& container, const std::string& base, const char* array,
-                  const char* key, const Json& wanted, Json& ops) {
+                  const char* key, const std::vector<const JsonNode*>& wanted, Json& ops) {
   if (wanted.empty()) {
     return;
   }
   const JsonNode& have = field(container, array);
+  std::vector<std::string_view> have_keys;
+  if (have.is_array()) {
+    have_keys.reserve(have.size());
+    for (const JsonNode& h : have) {
+      have_keys.push_back(string_field(h, key));
+    }
+  }
+  const StringSet present(std::move(have_keys));
+  // Only what is missing is copied into the patch: nearly always nothing.
   Json missing = Json::array();
-  for (const auto& w : wanted) {
-    std::string_view k = string_field(w, key);
-    bool present = have.is_array() && std::any_of(have.begin(), have.end(), [&](const JsonNode& h) {
-                     return string_field(h, key) == k;
-                   });
-    if (!present) {
-      missing.push_back(w);
+  for (const JsonNode* w : wanted) {
+    if (!present.contains(string_field(*w, key))) {
+      missing.push_back(to_json(*w));
     }
   }
   if (missing.empty()) {
@@ -225,12 +232,12 @@ Json credential_sync_patch(const JsonNode& pod) {
   if (annotation(pod, kStatusKey).empty() || !find_proxy(pod, list, index)) {
     return ops;
   }
-  Json sources = credential_sources(pod);
+  const Credentials sources = find_credentials(pod);
   const JsonNode& container =
       *std::next(field(field(pod, "spec"), list).begin(), static_cast<std::ptrdiff_t>(index));
   std::string base = std::string("/spec/") + list + "/" + std::to_string(index);
-  sync_entries(container, base, "env", "name", sources["env"], ops);
-  sync_entries(container, base, "volumeMounts", "mountPath", sources["volumeMounts"], ops);
+  sync_entries(container, base, "env", "name", sources.env, ops);
+  sync_entries(container, base, "volumeMounts", "mountPath", sources.mounts, ops);
   return ops;
 }
 

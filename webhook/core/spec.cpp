@@ -7,6 +7,7 @@
 
 #include "json_text.h"
 #include "pod.h"
+#include "sorted_keys.h"
 
 namespace sigv4 {
 namespace {
@@ -41,13 +42,19 @@ bool is_credential_env(std::string_view name) {
   return std::find(kCredentialEnv.begin(), kCredentialEnv.end(), name) != kCredentialEnv.end();
 }
 
-// True when `path` lies inside the directory `dir` (or is it).
-bool path_within(std::string_view path, std::string_view dir) {
+// True when one of `paths` lies inside the directory `dir` (or is it), trailing slashes of
+// `dir` ignored: two binary searches (`probe` is their scratch), where comparing each path with
+// each mount was quadratic in a crafted pod.
+bool any_within(const StringSet& paths, std::string_view dir, std::string& probe) {
   while (dir.size() > 1 && dir.back() == '/') {
     dir.remove_suffix(1);
   }
-  return path == dir ||
-         (path.size() > dir.size() && path.substr(0, dir.size()) == dir && path[dir.size()] == '/');
+  if (paths.contains(dir)) {
+    return true;
+  }
+  probe.assign(dir);
+  probe += '/';
+  return paths.contains_prefixed(probe);
 }
 
 constexpr std::string_view kServiceAccountMountPath =
@@ -74,12 +81,7 @@ const JsonNode* credential_container(const JsonNode& pod) {
   return nullptr;
 }
 
-// The credential env entries and token mounts to give the sidecar, in the pod's order, as
-// pointers into the pod (copied only into the text or tree that carries them).
-struct Credentials {
-  std::vector<const JsonNode*> env;
-  std::vector<const JsonNode*> mounts;
-};
+}  // namespace
 
 Credentials find_credentials(const JsonNode& pod) {
   Credentials out;
@@ -99,19 +101,18 @@ Credentials find_credentials(const JsonNode& pod) {
     }
   }
   const JsonNode& source_mounts = field(*source, "volumeMounts");
-  if (source_mounts.is_array()) {
+  if (source_mounts.is_array() && !token_files.empty()) {
+    const StringSet files(std::move(token_files));
+    std::string probe;
     for (const auto& m : source_mounts) {
       std::string_view dir = string_field(m, "mountPath");
-      if (!dir.empty() && std::any_of(token_files.begin(), token_files.end(),
-                                      [dir](std::string_view f) { return path_within(f, dir); })) {
+      if (!dir.empty() && any_within(files, dir, probe)) {
         out.mounts.push_back(&m);
       }
     }
   }
   return out;
 }
-
-}  // namespace
 
 const JsonNode* service_account_mount(const JsonNode& pod) {
   for (const JsonNode* list : {&containers(pod), &init_containers(pod)}) {

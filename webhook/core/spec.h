@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "admission.h"
 #include "config.h"
@@ -52,8 +53,16 @@ std::string ca_bundle_volume_text(const Config& settings);
 Json init_container(const Config& settings);
 Json proxy_container(const Config& settings, const JsonNode& pod);
 
-// The AWS credential env entries (IRSA / Pod Identity) and token volumeMounts carried by the
-// first app container that has any, as {"env": [...], "volumeMounts": [...]}.
+// The AWS credential env entries (IRSA / Pod Identity) carried by the first app container that
+// has any, and its volumeMounts holding their token files, in the pod's order, as pointers into
+// the pod (copied only into the text or tree that carries them). O(n log n) in the entries.
+struct Credentials {
+  std::vector<const JsonNode*> env;
+  std::vector<const JsonNode*> mounts;
+};
+Credentials find_credentials(const JsonNode& pod);
+
+// The same as {"env": [...], "volumeMounts": [...]}.
 Json credential_sources(const JsonNode& pod);
 
 // The proxy's command-line arguments for these settings.
