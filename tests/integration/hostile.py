@@ -137,3 +137,9 @@ class GoodClient:
         self.thread.join(timeout=PROGRESS_TIMEOUT)
         h.check(not self.failures, f"{self.name}: {self.ok} correct answers, no wrong answer "
                 f"({self.failures[:3]})")
+
+
+def internal_errors(server):
+    """Reviews the server counted as internal errors (result="error"), from its metrics."""
+    return sum(v for k, v in server.metrics().items()
+               if k.startswith("sigv4_injector_admission_requests_total") and 'result="error"' in k)

@@ -198,6 +198,15 @@ class Server:
             self.proc.wait()
 
 
+def swap_symlink(link, target):
+    """Atomically repoints `link` at `target`, as the kubelet does for Secret volumes."""
+    tmp = link + ".tmp"
+    if os.path.lexists(tmp):
+        os.remove(tmp)
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+
+
 def parse_metrics(text):
     """{'name{labels}': value} for every sample, labels as written by the server."""
     samples = {}

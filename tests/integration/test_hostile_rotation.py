@@ -78,15 +78,6 @@ def asn1_time(unix):
     return time.strftime("%Y%m%d%H%M%SZ", time.gmtime(unix))
 
 
-def swap_symlink(link, target):
-    """Atomically repoints `link` at `target`, as the kubelet does for Secret volumes."""
-    tmp = link + ".tmp"
-    if os.path.lexists(tmp):
-        os.remove(tmp)
-    os.symlink(target, tmp)
-    os.replace(tmp, link)
-
-
 def served_fingerprint(server):
     """Posts a review on a new verifying TLS connection; returns (status, sha256 of the cert)."""
     conn = server.connect()
@@ -146,7 +137,7 @@ def check_bad_rotation(server, certs, config, pki, good):
                                 ("expired", expired, "has expired")):
         before = server.metrics()
         start = server.log_count()
-        swap_symlink(os.path.join(certs, "current"), target)
+        h.swap_symlink(os.path.join(certs, "current"), target)
         line = server.wait_log(FAILED, start=start).string
         h.check(error in line, f"{what} rotation: the failure is logged with its cause: {line}")
         h.check(readyz(server) == 200, f"{what} rotation: /readyz stays 200")
@@ -171,7 +162,7 @@ def check_expiry(server, certs, config, pki):
     start = server.log_count()
     not_after = int(time.time()) + SHORT_LIFE
     short = pki.issue("short", not_after - 3600, not_after)
-    swap_symlink(os.path.join(certs, "current"), short)
+    h.swap_symlink(os.path.join(certs, "current"), short)
     line = server.wait_log(r"certificate reload", start=start).string
     h.check(FAILED not in line, f"the short-lived certificate loads before it expires: {line}")
     h.check(server.metrics()["sigv4_injector_cert_expiration_timestamp_seconds"] == not_after,
@@ -184,13 +175,13 @@ def check_expiry(server, certs, config, pki):
             "one log line for the expiry")
 
     start = server.log_count()
-    swap_symlink(os.path.join(certs, "current"), os.path.join(certs, "broken"))
+    h.swap_symlink(os.path.join(certs, "current"), os.path.join(certs, "broken"))
     line = server.wait_log(FAILED, start=start).string
     h.check("previous one has expired" in line, f"a broken rotation then says so: {line}")
     h.check(readyz(server) == 503, "still 503: nothing valid to serve")
 
     now = time.time()
-    swap_symlink(os.path.join(certs, "current"), pki.issue("renewed", now - 60, now + 86400))
+    h.swap_symlink(os.path.join(certs, "current"), pki.issue("renewed", now - 60, now + 86400))
     h.wait_until(lambda: readyz(server) == 200, h.RELOAD_TIMEOUT,
                  "/readyz -> 200 once a valid certificate is loaded")
     renewed = h.der_fingerprint(os.path.join(certs, "renewed", "tls.crt"))

@@ -58,19 +58,10 @@ class Looper:
         return self.failures
 
 
-def swap_symlink(link, target):
-    """Atomically repoints `link` at `target`, as the kubelet does for Secret volumes."""
-    tmp = link + ".tmp"
-    if os.path.lexists(tmp):
-        os.remove(tmp)
-    os.symlink(target, tmp)
-    os.replace(tmp, link)
-
-
 def check_rotation(server, certs_dir, looper, old, new_dir):
     new = h.der_fingerprint(os.path.join(new_dir, "tls.crt"))
     h.wait_until(lambda: looper.seen(old) >= 5, h.RELOAD_TIMEOUT, "client loop served the first cert")
-    swap_symlink(os.path.join(certs_dir, "current"), new_dir)
+    h.swap_symlink(os.path.join(certs_dir, "current"), new_dir)
     h.wait_until(lambda: looper.seen(new) >= 5, h.RELOAD_TIMEOUT,
                  "new certificate served after rotation")
     h.check(looper.last() == new, "the latest handshake serves the new certificate")
