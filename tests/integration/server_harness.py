@@ -198,6 +198,17 @@ class Server:
             self.proc.wait()
 
 
+def reloading_server(current, cafile):
+    """A server on the cert and key under the symlinked dir `current` (as a Secret volume mounts
+    them) and a minimal config file, checked every 0.1 s; returns (config path, ready Server)."""
+    config = os.path.join(TMP, "config.yaml")
+    with open(config, "w") as f:
+        f.write("region: us-west-2\n")
+    server = Server(["--tls-cert-file", current + "/tls.crt", "--tls-key-file", current + "/tls.key",
+                     "--config", config, "--reload-interval", "0.1"], cafile=cafile).wait_ready()
+    return config, server
+
+
 def swap_symlink(link, target):
     """Atomically repoints `link` at `target`, as the kubelet does for Secret volumes."""
     tmp = link + ".tmp"

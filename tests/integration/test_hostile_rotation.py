@@ -204,13 +204,7 @@ def main():
     now = time.time()
     good = pki.issue("good", now - 60, now + 86400)
     os.symlink(good, os.path.join(certs, "current"))
-    config = os.path.join(h.TMP, "config.yaml")
-    with open(config, "w") as f:
-        f.write("region: us-west-2\n")
-    current = os.path.join(certs, "current")
-    server = h.Server(["--tls-cert-file", current + "/tls.crt", "--tls-key-file",
-                       current + "/tls.key", "--config", config, "--reload-interval", "0.1"],
-                      cafile=pki.crt).wait_ready()
+    config, server = h.reloading_server(os.path.join(certs, "current"), pki.crt)
     try:
         check_bad_rotation(server, certs, config, pki, good)
         check_expiry(server, certs, config, pki)

@@ -160,13 +160,7 @@ def main():
             with open(os.path.join(certs_dir, version, "ca.crt")) as f:
                 out.write(f.read())
     os.symlink(os.path.join(certs_dir, "v1"), os.path.join(certs_dir, "current"))
-    config = os.path.join(h.TMP, "config.yaml")
-    with open(config, "w") as f:
-        f.write("region: us-west-2\n")
-    current = os.path.join(certs_dir, "current")
-    server = h.Server(["--tls-cert-file", current + "/tls.crt", "--tls-key-file",
-                       current + "/tls.key", "--config", config, "--reload-interval", "0.1"],
-                      cafile=cafile).wait_ready()
+    config, server = h.reloading_server(os.path.join(certs_dir, "current"), cafile)
     try:
         check_cert_reload(server, certs_dir, cafile)
         check_config_reload(server, config)
