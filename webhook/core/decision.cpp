@@ -34,7 +34,28 @@ bool already_injected(const JsonNode& pod) {
          has_container(pod, kInitContainerName);
 }
 
-bool owned_by_job(const PodRequest& request) {
+// Windows nodes cannot run the init container or the Linux securityContexts, and the apiserver
+// refuses a pod with spec.os.name: windows that carries them.
+bool runs_on_windows(const JsonNode& pod) {
+  const JsonNode& spec = field(pod, "spec");
+  return string_field(field(spec, "os"), "name") == "windows" ||
+         string_field(field(spec, "nodeSelector"), "kubernetes.io/os") == "windows";
+}
+
+// A pod without containers is invalid; injecting the legacy sidecar would make it valid, running
+// only the proxy (a kustomize patch fragment applied alone, say).
+bool lacks_containers(const JsonNode& pod) {
+  const JsonNode& list = containers(pod);
+  return !list.is_array() || list.empty();
+}
+
+// A pod that runs to completion: restartPolicy Never or OnFailure whoever owns it (bare pods of
+// `kubectl run --restart=Never`, Argo, Tekton, Spark drivers), or one owned by a Job.
+bool runs_to_completion(const PodRequest& request) {
+  const std::string_view restart = string_field(field(*request.pod, "spec"), "restartPolicy");
+  if (restart == "Never" || restart == "OnFailure") {
+    return true;
+  }
   if (request.owner_kind == "Job" || request.owner_kind == "CronJob") {
     return true;
   }
@@ -86,6 +107,10 @@ std::string_view to_string(Reason reason) {
       return "no-annotation";
     case Reason::kJobLegacyMode:
       return "job-legacy-mode";
+    case Reason::kWindows:
+      return "windows";
+    case Reason::kNoContainers:
+      return "no-containers";
     case Reason::kInvalidOverride:
       return "invalid-override";
   }
@@ -93,7 +118,16 @@ std::string_view to_string(Reason reason) {
 }
 
 bool is_warning(Reason reason) {
-  return reason == Reason::kHostNetwork || reason == Reason::kJobLegacyMode;
+  return reason == Reason::kHostNetwork || reason == Reason::kJobLegacyMode ||
+         reason == Reason::kWindows || reason == Reason::kNoContainers;
+}
+
+bool is_annotated(Route route) {
+  return route == Route::kMutateAnnotated || route == Route::kMutateAnnotatedPodSecurity;
+}
+
+bool enforces_pod_security(Route route) {
+  return route == Route::kMutatePodSecurity || route == Route::kMutateAnnotatedPodSecurity;
 }
 
 bool Decision::has(Reason reason) const {
@@ -115,24 +149,28 @@ bool has_container(const JsonNode& pod, std::string_view name) {
   return contains_name(containers(pod), name) || contains_name(init_containers(pod), name);
 }
 
-// The decision table. Rows 1-2 end the decision; rows 3-8 are all collected, and any of them
-// means "skip". No row matching means inject.
+// The decision table. Rows 1-2 end the decision; rows 3-10 are all collected, and any of them
+// means "skip". No row matching means inject. The Pod Security twins of a path decide as it.
 //
-// | # | condition                                                        | reason             |
-// |---|------------------------------------------------------------------|--------------------|
-// | 1 | kind is not Pod (or the object is not a JSON object)             | not-a-pod          |
-// | 2 | operation is not CREATE                                          | not-create         |
-// | 3 | label or annotation sigv4-injector.io/inject is disabled|false    | opted-out          |
-// | 4 | annotation sigv4-injector.io/status, or a container named        | already-injected   |
-// |   | sigv4proxy or iptables-init                                      |                    |
-// | 5 | spec.hostNetwork is true                                         | host-network       |
-// | 6 | namespace is in config.excludeNamespaces                         | excluded-namespace |
-// | 7 | route is /mutate/annotated and the pod has no compat opt-in      | no-annotation      |
-// |   | annotation (nor sigv4-injector.io/inject: enabled|true)           |                    |
-// | 8 | effective sidecar mode is legacy, the pod is owned by a Job      | job-legacy-mode    |
-// |   | (or is a Job/CronJob template), and it does not opt in explicitly|                    |
-// |   | with sigv4-injector.io/inject: enabled|true                      |                    |
-// | - | none of the above                                                | selected/annotated |
+// | #  | condition                                                       | reason             |
+// |----|-----------------------------------------------------------------|--------------------|
+// | 1  | kind is not Pod (or the object is not a JSON object)            | not-a-pod          |
+// | 2  | operation is not CREATE                                         | not-create         |
+// | 3  | label or annotation sigv4-injector.io/inject is disabled|false   | opted-out          |
+// | 4  | annotation sigv4-injector.io/status, or a container named       | already-injected   |
+// |    | sigv4proxy or iptables-init                                     |                    |
+// | 5  | spec.hostNetwork is true                                        | host-network       |
+// | 6  | namespace is in config.excludeNamespaces                        | excluded-namespace |
+// | 7  | route is /mutate/annotated and the pod has no compat opt-in     | no-annotation      |
+// |    | annotation (nor sigv4-injector.io/inject: enabled|true)          |                    |
+// | 8  | effective sidecar mode is legacy, the pod runs to completion    | job-legacy-mode    |
+// |    | (owned by a Job, a Job/CronJob template, or spec.restartPolicy  |                    |
+// |    | Never|OnFailure), and it does not opt in explicitly with        |                    |
+// |    | sigv4-injector.io/inject: enabled|true                          |                    |
+// | 9  | spec.os.name is windows, or spec.nodeSelector kubernetes.io/os  | windows            |
+// |    | is windows                                                      |                    |
+// | 10 | spec.containers is absent, not an array, or empty               | no-containers      |
+// | -  | none of the above                                               | selected/annotated |
 Decision decide(const PodRequest& request, const Config& config, Route route) {
   Decision d;
   if (request.kind != "Pod" || request.pod == nullptr || !request.pod->is_object()) {
@@ -158,17 +196,23 @@ Decision decide(const PodRequest& request, const Config& config, Route route) {
   if (std::find(excluded.begin(), excluded.end(), request.namespace_name) != excluded.end()) {
     d.reasons.push_back(Reason::kExcludedNamespace);
   }
-  if (route == Route::kMutateAnnotated && !has_compat_opt_in(pod)) {
+  if (is_annotated(route) && !has_compat_opt_in(pod)) {
     d.reasons.push_back(Reason::kNoAnnotation);
   }
   const JsonNode& annotations = field(field(pod, "metadata"), "annotations");
   if (requested_sidecar_mode(annotations, config.sidecar_mode) == SidecarMode::kLegacy &&
-      owned_by_job(request) && !opted_in(pod)) {
+      runs_to_completion(request) && !opted_in(pod)) {
     d.reasons.push_back(Reason::kJobLegacyMode);
+  }
+  if (runs_on_windows(pod)) {
+    d.reasons.push_back(Reason::kWindows);
+  }
+  if (lacks_containers(pod)) {
+    d.reasons.push_back(Reason::kNoContainers);
   }
   d.inject = d.reasons.empty();
   if (d.inject) {
-    d.reasons.push_back(route == Route::kMutate ? Reason::kSelected : Reason::kAnnotated);
+    d.reasons.push_back(is_annotated(route) ? Reason::kAnnotated : Reason::kSelected);
   }
   return d;
 }

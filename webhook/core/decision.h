@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,8 @@ enum class Reason {
   kExcludedNamespace,
   kNoAnnotation,
   kJobLegacyMode,
+  kWindows,
+  kNoContainers,
   kInvalidOverride,  // set by the mutator: the pod is denied for a bad override annotation
 };
 
@@ -40,11 +43,23 @@ struct Decision {
   std::string reasons_string() const;
 };
 
-enum class Route { kMutate, kMutateAnnotated };
+// The webhook path a review came in on. The `PodSecurity` twins are called by the chart's entries
+// for namespaces enforcing Pod Security baseline or restricted (the apiserver's namespaceSelector
+// sees the namespace label, the webhook cannot): they decide as their base path and add a warning.
+enum class Route { kMutate, kMutateAnnotated, kMutatePodSecurity, kMutateAnnotatedPodSecurity };
+inline constexpr std::array<Route, 4> kRoutes = {
+    Route::kMutate, Route::kMutateAnnotated, Route::kMutatePodSecurity,
+    Route::kMutateAnnotatedPodSecurity};
+
+// True for /mutate/annotated and its Pod Security twin.
+bool is_annotated(Route route);
+// True for the twins called for namespaces enforcing Pod Security baseline or restricted.
+bool enforces_pod_security(Route route);
 
 // What the decision looks at. `pod` is the object under review (a Pod, or a pod template when
 // the CLI injects a workload); `owner_kind` is set by the CLI for templates ("Job" for Job and
-// CronJob templates) since templates carry no ownerReferences.
+// CronJob templates) since templates carry no ownerReferences. The namespace selects the config's
+// per-namespace resources.
 struct PodRequest {
   std::string_view kind = "Pod";
   std::string_view operation = "CREATE";
