@@ -225,3 +225,40 @@ TEST_CASE("a CA bundle's name and key are at most 253 characters", "[config]") {
   CHECK(error_key("proxy:\n  caBundle: {secret: ca, key: " + longest + "a}") ==
         "proxy.caBundle.key");
 }
+
+TEST_CASE("namespaces: per-namespace resources load and lay over the config's", "[config]") {
+  const Config c = load_config(R"(
+proxy:
+  resources: {limits: {memory: 512Mi}}
+namespaces:
+  team-a:
+    proxy: {resources: {requests: {cpu: 200m}}}
+    init: {resources: {limits: {cpu: 300m, memory: 128Mi}}}
+  team-b: {}
+)");
+  REQUIRE(c.namespaces.size() == 2);
+  const Config a = for_namespace(c, "team-a");
+  CHECK(a.namespaces.empty());
+  CHECK(a.proxy.resources == Resources{"200m", "32Mi", "500m", "512Mi"});
+  CHECK(a.init.resources == Resources{"10m", "16Mi", "300m", "128Mi"});
+  const Config b = for_namespace(c, "team-b");
+  CHECK(b.proxy.resources == Resources{"25m", "32Mi", "500m", "512Mi"});
+  CHECK(for_namespace(c, "elsewhere").init.resources == default_config().init.resources);
+  CHECK(load_config("namespaces: {}").namespaces.empty());
+}
+
+TEST_CASE("bad namespaces entries name the key", "[config]") {
+  CHECK(error_key("namespaces: [a]") == "namespaces");
+  CHECK(error_key("namespaces:\n  Team_A: {}") == "namespaces.Team_A");
+  CHECK(error_key("namespaces:\n  a: {sidecar: {}}") == "namespaces.a.sidecar");
+  CHECK(error_key("namespaces:\n  a: {proxy: {image: x}}") == "namespaces.a.proxy.image");
+  CHECK(error_key("namespaces:\n  a: {init: {resources: {requests: {cpu: lots}}}}") ==
+        "namespaces.a.init.resources.requests.cpu");
+  CHECK(error_key("namespaces:\n  a: {proxy: {resources: {requests: {gpu: 1}}}}") ==
+        "namespaces.a.proxy.resources.requests.gpu");
+  // A request above the config's limit, once laid over it.
+  CHECK(error_key("namespaces:\n  a: {proxy: {resources: {requests: {cpu: '1'}}}}") ==
+        "namespaces.a.proxy.resources.requests.cpu");
+  CHECK(error_key("namespaces:\n  a: {init: {resources: {limits: {memory: 1Mi}}}}") ==
+        "namespaces.a.init.resources.requests.memory");
+}

@@ -198,6 +198,37 @@ void read_init(const YAML::Node& node, const std::string& path, InitConfig& i) {
              }}});
 }
 
+void require(const std::string& why, const std::string& key);
+
+// namespaces: {<name>: {proxy: {resources: ...}, init: {resources: ...}}}
+void read_namespaces(const YAML::Node& node, const std::string& path, Config& c) {
+  c.namespaces.clear();
+  if (!node || node.IsNull()) {
+    return;
+  }
+  if (!node.IsMap()) {
+    throw InputError(path, "expected a mapping of namespace names");
+  }
+  for (const auto& item : node) {
+    const std::string name = item.first.as<std::string>();
+    const std::string key = path + "." + name;
+    require(check_object_name(name), key);
+    NamespaceSettings& ns = c.namespaces[name];
+    auto resources_of = [](Resources& out) -> KeyHandlers {
+      return {{"resources",
+               [&out](const YAML::Node& n, const std::string& k) { read_resources(n, k, out); }}};
+    };
+    read_map(item.second, key,
+             {{"proxy",
+               [&](const YAML::Node& n, const std::string& k) {
+                 read_map(n, k, resources_of(ns.proxy_resources));
+               }},
+              {"init", [&](const YAML::Node& n, const std::string& k) {
+                 read_map(n, k, resources_of(ns.init_resources));
+               }}});
+  }
+}
+
 void read_config(const YAML::Node& root, Config& c) {
   read_map(
       root, "",
@@ -224,7 +255,9 @@ void read_config(const YAML::Node& root, Config& c) {
        {"excludeNamespaces",
         [&](const YAML::Node& n, const std::string& k) { c.exclude_namespaces = strings(n, k); }},
        {"proxy", [&](const YAML::Node& n, const std::string& k) { read_proxy(n, k, c.proxy); }},
-       {"init", [&](const YAML::Node& n, const std::string& k) { read_init(n, k, c.init); }}});
+       {"init", [&](const YAML::Node& n, const std::string& k) { read_init(n, k, c.init); }},
+       {"namespaces",
+        [&](const YAML::Node& n, const std::string& k) { read_namespaces(n, k, c); }}});
 }
 
 void require(const std::string& why, const std::string& key) {
@@ -248,7 +281,28 @@ void validate_resources(const Resources& r, const std::string& key) {
   require(check_request_within_limit(r.memory_request, r.memory_limit), key + ".requests.memory");
 }
 
+// Each quantity `over` gives replaces the one of `base`.
+void lay_over(Resources& base, const Resources& over) {
+  for (auto member : {&Resources::cpu_request, &Resources::memory_request, &Resources::cpu_limit,
+                      &Resources::memory_limit}) {
+    if (!(over.*member).empty()) {
+      base.*member = over.*member;
+    }
+  }
+}
+
 }  // namespace
+
+Config for_namespace(const Config& config, std::string_view namespace_name) {
+  Config c = config;
+  c.namespaces.clear();
+  const auto entry = config.namespaces.find(namespace_name);
+  if (entry != config.namespaces.end()) {
+    lay_over(c.proxy.resources, entry->second.proxy_resources);
+    lay_over(c.init.resources, entry->second.init_resources);
+  }
+  return c;
+}
 
 Config default_config() {
   Config c;
@@ -325,6 +379,16 @@ void validate_config(const Config& c) {
     require(check_ipv6_cidr(c.init.ipv6_cidrs[i]), "init.ipv6Cidrs[" + std::to_string(i) + "]");
   }
   validate_resources(c.init.resources, "init.resources");
+  for (const auto& [name, ns] : c.namespaces) {
+    const std::string key = "namespaces." + name;
+    require(check_object_name(name), key);
+    validate_resources(ns.proxy_resources, key + ".proxy.resources");
+    validate_resources(ns.init_resources, key + ".init.resources");
+    // What a pod there gets must hold too (a namespace's request above the config's limit).
+    const Config merged = for_namespace(c, name);
+    validate_resources(merged.proxy.resources, key + ".proxy.resources");
+    validate_resources(merged.init.resources, key + ".init.resources");
+  }
 }
 
 std::string_view to_string(SidecarMode mode) {

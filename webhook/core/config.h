@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,6 +67,14 @@ struct InitConfig {
   bool operator==(const InitConfig&) const = default;
 };
 
+// A namespace's own requests and limits for the injected containers (config `namespaces.<name>`):
+// each quantity given replaces the config's, the others are kept.
+struct NamespaceSettings {
+  Resources proxy_resources;
+  Resources init_resources;
+  bool operator==(const NamespaceSettings&) const = default;
+};
+
 // The injector's configuration: built-in defaults < config file. Immutable once built; a reload
 // builds a new one and swaps it.
 struct Config {
@@ -76,6 +86,7 @@ struct Config {
   std::vector<std::string> exclude_namespaces;
   ProxyConfig proxy;
   InitConfig init;
+  std::map<std::string, NamespaceSettings, std::less<>> namespaces;
   // Field by field, for the container templates cached per settings (spec.cpp).
   bool operator==(const Config&) const = default;
 };
@@ -95,6 +106,10 @@ Config load_config(std::string_view yaml_text);
 // Validates a whole config (also one built in code, such as after CLI flags). Throws InputError
 // naming the offending key.
 void validate_config(const Config& config);
+
+// The config a pod in `namespace_name` starts from: `config` with that namespace's resources
+// (config `namespaces`) laid over its own, and no namespace table. Never throws.
+Config for_namespace(const Config& config, std::string_view namespace_name);
 
 std::string_view to_string(SidecarMode mode);
 
