@@ -24,9 +24,20 @@ std::string warning_for(Reason reason) {
              "would rewrite the node's own network; calls to VPC Lattice from this pod are not "
              "signed";
     case Reason::kJobLegacyMode:
-      return "sigv4-injector: not injected (job-legacy-mode): a legacy sidecar never exits, so "
-             "the Job would never complete; use sigv4-injector.io/sidecar-mode: native "
-             "(Kubernetes >= 1.29) or opt in explicitly with sigv4-injector.io/inject: enabled";
+      return "sigv4-injector: not injected (job-legacy-mode): the pod runs to completion (a Job's, "
+             "or restartPolicy Never/OnFailure) and a legacy sidecar never exits, so it would "
+             "never complete; use sigv4-injector.io/sidecar-mode: native (Kubernetes >= 1.29) or "
+             "opt in explicitly with sigv4-injector.io/inject: enabled";
+    case Reason::kWindows:
+      return "sigv4-injector: not injected (windows): the pod runs on Windows (spec.os.name or "
+             "the kubernetes.io/os node selector), where the iptables init container and the "
+             "Linux securityContexts cannot run and the apiserver rejects them; calls to VPC "
+             "Lattice from this pod are not signed: sign them in the app, or opt the pod out "
+             "with sigv4-injector.io/inject: disabled to silence this warning";
+    case Reason::kNoContainers:
+      return "sigv4-injector: not injected (no-containers): the pod has no spec.containers, so "
+             "it is not a valid pod; the injector leaves it for the apiserver to reject rather "
+             "than make it valid with only the signing proxy";
     default:
       return "sigv4-injector: not injected (" + std::string(to_string(reason)) + ")";
   }
@@ -157,14 +168,13 @@ constexpr JsonShape::Member kContainerMembers[] = {
     {"name", &kAll}, {"ports", &kAll}, {"env", &kAll}, {"volumeMounts", &kAll}};
 constexpr JsonShape kContainer{.members = kContainerMembers};
 constexpr JsonShape kContainers{.items = &kContainer};
-// spec: hostNetwork (decision), the two container lists (decision, patch, credentials), volumes
-// (whether the CA bundle's volume is added to a list or creates it), resources (pod-level
-// resources: the injected containers then carry none).
-constexpr JsonShape::Member kSpecMembers[] = {{"hostNetwork", &kAll},
-                                              {"containers", &kContainers},
-                                              {"initContainers", &kContainers},
-                                              {"volumes", &kAll},
-                                              {"resources", &kAll}};
+// spec: hostNetwork, os, nodeSelector, restartPolicy (decision), the two container lists
+// (decision, patch, credentials), volumes (whether the CA bundle's volume is added to a list or
+// creates it), resources (pod-level resources: the injected containers then carry none).
+constexpr JsonShape::Member kSpecMembers[] = {
+    {"hostNetwork", &kAll},       {"os", &kAll},        {"nodeSelector", &kAll},
+    {"restartPolicy", &kAll},     {"containers", &kContainers},
+    {"initContainers", &kContainers}, {"volumes", &kAll}, {"resources", &kAll}};
 constexpr JsonShape kSpec{.members = kSpecMembers};
 // metadata: names (review, log), labels and annotations (decision, overrides, patch),
 // ownerReferences (Job detection). Not managedFields, which mirrors the whole pod.
@@ -183,28 +193,90 @@ constexpr JsonShape::Member kReviewMembers[] = {
     {"apiVersion", &kAll}, {"kind", &kAll}, {"request", &kRequest}};
 constexpr JsonShape kReview{.members = kReviewMembers};
 
+// "cpu 25m/500m, memory 32Mi/256Mi" (request/limit; "none" for a quantity not set).
+std::string describe_resources(const Resources& r) {
+  const auto or_none = [](const std::string& q) { return q.empty() ? std::string("none") : q; };
+  return "cpu " + or_none(r.cpu_request) + "/" + or_none(r.cpu_limit) + ", memory " +
+         or_none(r.memory_request) + "/" + or_none(r.memory_limit);
+}
+
+bool sets_any(const Resources& r) { return !(r == Resources{}); }
+
+// The LimitRanger admission plugin, which runs before the webhooks, marks the pods it defaulted
+// with this annotation: a LimitRange acts in the namespace, and its minimums and maximums are
+// checked (after the webhooks) against the injected containers' requests and limits too.
+void warn_limit_range(const JsonNode& pod, const PodRequest& request, const Config& settings,
+                      Mutation& m) {
+  if (annotation(pod, "kubernetes.io/limit-ranger").empty()) {
+    return;
+  }
+  const Resources& proxy = settings.proxy.resources;
+  const Resources& init = settings.init.resources;
+  if (!sets_any(proxy) && !sets_any(init)) {
+    return;  // pod-level resources: the injected containers set none of their own
+  }
+  m.warnings.push_back(
+      "sigv4-injector: a LimitRange acts in this namespace: if the pod is refused for the "
+      "injected containers' requests or limits (request/limit: sigv4proxy " +
+      describe_resources(proxy) + "; iptables-init " + describe_resources(init) +
+      "), set them for namespace " + std::string(request.namespace_name) +
+      " in the injector's config (namespaces.<name>.proxy.resources and .init.resources), or "
+      "the sidecar's per pod with the sigv4-injector.io/cpu-request, memory-request, cpu-limit "
+      "and memory-limit annotations");
+}
+
+// The warning on the Pod Security twins of the paths, for a pod that carries iptables-init.
+std::string pod_security_warning() {
+  return "sigv4-injector: this namespace enforces Pod Security baseline or restricted, which "
+         "forbids the capabilities NET_ADMIN and NET_RAW of the injected init container "
+         "iptables-init: the apiserver will refuse the pod. Label the namespace "
+         "pod-security.kubernetes.io/enforce=privileged (the sigv4proxy sidecar itself passes "
+         "restricted), or do not opt the namespace in; see docs/configuration.md, \"Resources, "
+         "LimitRange and Pod Security\"";
+}
+
+// The answer for a pod the decision skips: warnings for the reasons the user may not expect, and
+// the credential sync of an already injected pod.
+void skip(const PodRequest& request, Mutation& m) {
+  for (Reason r : m.decision.reasons) {
+    if (is_warning(r)) {
+      m.warnings.push_back(warning_for(r));
+    }
+  }
+  if (m.decision.reasons.size() == 1 && m.decision.has(Reason::kAlreadyInjected)) {
+    const Json ops = credential_sync_patch(*request.pod);
+    if (!ops.empty()) {
+      m.patch = to_json_text(ops);
+    }
+  }
+}
+
+// The settings of one pod: the config, its namespace's resources, the pod's annotations.
+Config settings_for(const PodRequest& request, const Config& config) {
+  const JsonNode& annotations = field(field(*request.pod, "metadata"), "annotations");
+  if (config.namespaces.empty()) {
+    return apply_overrides(config, annotations);
+  }
+  return apply_overrides(for_namespace(config, request.namespace_name), annotations);
+}
+
 // mutate_pod before its texts are bounded.
 Mutation mutate_unbounded(const PodRequest& request, const Config& config, Route route) {
   Mutation m;
   m.decision = decide(request, config, route);
   if (!m.decision.inject) {
-    for (Reason r : m.decision.reasons) {
-      if (is_warning(r)) {
-        m.warnings.push_back(warning_for(r));
-      }
-    }
-    if (m.decision.reasons.size() == 1 && m.decision.has(Reason::kAlreadyInjected)) {
-      const Json ops = credential_sync_patch(*request.pod);
-      if (!ops.empty()) {
-        m.patch = to_json_text(ops);
-      }
+    skip(request, m);
+    // A pod injected before admission (by the CLI) meets Pod Security as an injected one.
+    if (enforces_pod_security(route) && !m.decision.has(Reason::kNotAPod) &&
+        !m.decision.has(Reason::kNotCreate) && has_container(*request.pod, kInitContainerName)) {
+      m.warnings.push_back(pod_security_warning());
     }
     return m;
   }
   const JsonNode& pod = *request.pod;
   Config settings;
   try {
-    settings = apply_overrides(config, field(field(pod, "metadata"), "annotations"));
+    settings = settings_for(request, config);
   } catch (const OverrideError& e) {
     m.decision.inject = false;
     m.decision.reasons = {Reason::kInvalidOverride};
@@ -219,6 +291,10 @@ Mutation mutate_unbounded(const PodRequest& request, const Config& config, Route
     return m;
   }
   share_pod_resources(pod, settings, m);
+  warn_limit_range(pod, request, settings, m);
+  if (enforces_pod_security(route)) {
+    m.warnings.push_back(pod_security_warning());
+  }
   if (captures_tls(settings)) {
     m.warnings.emplace_back(
         "sigv4-injector: port 443 is captured (exclude-ports does not list it): https:// calls "
