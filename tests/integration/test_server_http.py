@@ -48,6 +48,8 @@ def check_statuses(server):
     check_error(server, "POST", "/healthz", 405, "POST /healthz", body="{}")
     check_error(server, "GET", "/nope", 404, "unknown path")
     check_error(server, "POST", "/mutate/x", 404, "unknown path under /mutate", body=good)
+    check_error(server, "POST", "/mutate/pod-security/x", 404, "unknown path under a twin",
+                body=good)
     status, headers, _ = server.request("GET", "/mutate")
     h.check(headers.get("Allow") == "POST", "405 names the allowed method (Allow: POST)")
     h.check(server.get("/healthz")[0] == 200, "GET /healthz -> 200")
@@ -183,6 +185,14 @@ def check_skip_and_annotated(server):
     response = json.loads(data)["response"]
     h.check(status == 200 and "patch" not in response,
             "/mutate/annotated without the opt-in annotation: no patch")
+    # The Pod Security twins answer as their base path, with the Pod Security warning.
+    for path, patched in (("/mutate/pod-security", True),
+                          ("/mutate/annotated/pod-security", False)):
+        status, _, data = server.post_review(h.review(h.pod(), uid="ps"), path=path)
+        response = json.loads(data)["response"]
+        warned = any("enforce=privileged" in w for w in response.get("warnings", []))
+        h.check(status == 200 and ("patch" in response) == patched and warned == patched,
+                f"{path}: as its base path, warned when injected")
 
 
 def check_deep_nesting(server):
@@ -211,14 +221,18 @@ def check_metrics(before, after):
     h.check(delta(mutate % "too-large") == 3, "requests_total{result=too-large} moved by 3")
     h.check(delta(mutate % "unsupported-media-type") == 2, "unsupported-media-type moved by 2")
     h.check(delta(mutate % "method-not-allowed") == 2, "method-not-allowed moved by 2 (GETs)")
-    h.check(delta("sigv4_injector_injections_total") == 6, "injections_total moved by 6")
+    twin = 'sigv4_injector_admission_requests_total{path="%s",result="%s"}'
+    h.check(delta(twin % ("/mutate/pod-security", "injected")) == 1
+            and delta(twin % ("/mutate/annotated/pod-security", "skipped")) == 1,
+            "the Pod Security twins counted under their own paths")
+    h.check(delta("sigv4_injector_injections_total") == 7, "injections_total moved by 7")
     h.check(delta('sigv4_injector_skips_total{reason="host-network"}') == 1,
             "skips_total{reason=host-network} moved by 1")
-    h.check(delta('sigv4_injector_skips_total{reason="no-annotation"}') == 1,
-            "skips_total{reason=no-annotation} moved by 1")
+    h.check(delta('sigv4_injector_skips_total{reason="no-annotation"}') == 2,
+            "skips_total{reason=no-annotation} moved by 2")
     count = "sigv4_injector_admission_duration_seconds_count"
     first = 'sigv4_injector_admission_duration_seconds_bucket{le="5e-05"}'
-    h.check(delta(count) == 16 and first in after, "duration histogram counts, first bucket 50us")
+    h.check(delta(count) == 18 and first in after, "duration histogram counts, first bucket 50us")
     h.check(after.get("sigv4_injector_ready") == 1, "ready gauge is 1")
 
 

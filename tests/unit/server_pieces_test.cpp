@@ -70,6 +70,8 @@ TEST_CASE("metrics render counters, skips and a cumulative histogram", "[server]
   metrics.count_request(Route::kMutate, Result::kInjected);
   metrics.count_request(Route::kMutate, Result::kInjected);
   metrics.count_request(Route::kMutateAnnotated, Result::kBadRequest);
+  metrics.count_request(Route::kMutatePodSecurity, Result::kInjected);
+  metrics.count_request(Route::kMutateAnnotatedPodSecurity, Result::kSkipped);
   metrics.count_decision(Decision{true, {Reason::kSelected}});
   metrics.count_decision(Decision{false, {Reason::kHostNetwork, Reason::kJobLegacyMode}});
   metrics.observe_duration(std::chrono::microseconds(30));   // first bucket (50us)
@@ -83,6 +85,9 @@ TEST_CASE("metrics render counters, skips and a cumulative histogram", "[server]
   CHECK(contains(
       text, "sigv4_injector_admission_requests_total{path=\"/mutate\",result=\"injected\"} 2\n"));
   CHECK(contains(text, "{path=\"/mutate/annotated\",result=\"bad-request\"} 1\n"));
+  CHECK(contains(text, "{path=\"/mutate/pod-security\",result=\"injected\"} 1\n"));
+  CHECK(contains(text, "{path=\"/mutate/annotated/pod-security\",result=\"skipped\"} 1\n"));
+  CHECK(contains(text, "{path=\"/mutate/pod-security\",result=\"skipped\"} 0\n"));
   CHECK(contains(text, "sigv4_injector_injections_total 1\n"));
   CHECK(contains(text, "sigv4_injector_skips_total{reason=\"host-network\"} 1\n"));
   CHECK(contains(text, "sigv4_injector_skips_total{reason=\"job-legacy-mode\"} 1\n"));

@@ -55,7 +55,7 @@ std::string format_double(double value) {
   return buffer;
 }
 
-std::size_t index_of(Route route) { return route == Route::kMutate ? 0 : 1; }
+std::size_t index_of(Route route) { return static_cast<std::size_t>(route); }
 
 std::size_t index_of(Listener listener) { return listener == Listener::kWebhook ? 0 : 1; }
 
@@ -100,7 +100,17 @@ std::string_view to_string(Listener listener) {
 }
 
 std::string_view route_path(Route route) {
-  return route == Route::kMutate ? "/mutate" : "/mutate/annotated";
+  switch (route) {
+    case Route::kMutate:
+      break;
+    case Route::kMutateAnnotated:
+      return "/mutate/annotated";
+    case Route::kMutatePodSecurity:
+      return "/mutate/pod-security";
+    case Route::kMutateAnnotatedPodSecurity:
+      return "/mutate/annotated/pod-security";
+  }
+  return "/mutate";
 }
 
 void Metrics::count_request(Route route, Result result) {
@@ -147,7 +157,7 @@ void Metrics::set_cert_loaded(std::int64_t loaded_at, std::int64_t not_after) {
 void Metrics::render_requests(std::string& out) const {
   append_header(out, "sigv4_injector_admission_requests_total", "counter",
                 "Admission requests by path and result.");
-  for (Route route : {Route::kMutate, Route::kMutateAnnotated}) {
+  for (Route route : kRoutes) {
     for (std::size_t result = 0; result < kResults; ++result) {
       std::string labels = "path=\"" + std::string(route_path(route)) + "\",result=\"" +
                            std::string(to_string(static_cast<Result>(result))) + "\"";

@@ -63,7 +63,7 @@ class Metrics {
   std::string render(bool ready) const;
 
  private:
-  static constexpr std::size_t kRoutes = 2;
+  static constexpr std::size_t kRouteCount = std::size(kRoutes);
   static constexpr std::size_t kResults = static_cast<std::size_t>(Result::kError) + 1;
   // Room for every Reason; render() lists those to_string() names.
   static constexpr std::size_t kReasons = 32;
@@ -74,7 +74,7 @@ class Metrics {
   void render_histogram(std::string& out) const;
   void render_connections(std::string& out) const;
 
-  std::array<std::array<Counter, kResults>, kRoutes> requests_{};
+  std::array<std::array<Counter, kResults>, kRouteCount> requests_{};
   Counter injections_{0};
   std::array<Counter, kReasons> skips_{};
   std::array<Counter, kDurationBuckets.size() + 1> buckets_{};  // the last one is +Inf
@@ -91,7 +91,7 @@ class Metrics {
   std::array<std::atomic<std::int64_t>, kListeners> open_connections_{};
 };
 
-// The `path` label of a route.
+// The `path` label of a route: the webhook's paths, a bounded known set.
 std::string_view route_path(Route route);
 
 }  // namespace sigv4::server

@@ -1,21 +1,29 @@
 #include "server/routes.h"
 
 #include <cctype>
+#include <optional>
 #include <string>
 
 #include "server/logging.h"
+#include "server/metrics.h"
 #include "server/review.h"
 
 namespace sigv4::server {
 namespace {
 
-bool is_review_path(const std::string& path) {
-  return path == "/mutate" || path == "/mutate/annotated";
+// The route a review path names (route_path's table read backwards); nullopt for another path.
+std::optional<Route> review_route(const std::string& path) {
+  for (Route route : kRoutes) {
+    if (route_path(route) == path) {
+      return route;
+    }
+  }
+  return std::nullopt;
 }
 
-Route route_of(const std::string& path) {
-  return path == "/mutate" ? Route::kMutate : Route::kMutateAnnotated;
-}
+bool is_review_path(const std::string& path) { return review_route(path).has_value(); }
+
+Route route_of(const std::string& path) { return review_route(path).value_or(Route::kMutate); }
 
 bool is_get(const RequestHead& head) { return head.method == "GET" || head.method == "HEAD"; }
 

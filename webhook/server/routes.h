@@ -13,8 +13,8 @@
 
 namespace sigv4::server {
 
-// The webhook port: POST /mutate and /mutate/annotated (reviews), GET /healthz and /readyz;
-// 404 for another path, 405 (with Allow) for another method.
+// The webhook port: POST /mutate, /mutate/annotated and their /pod-security twins (reviews),
+// GET /healthz and /readyz; 404 for another path, 405 (with Allow) for another method.
 class WebhookRoutes final : public Routes {
  public:
   WebhookRoutes(ServerState& state, JsonLimits json_limits, std::size_t max_body_bytes)
