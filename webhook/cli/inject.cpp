@@ -26,6 +26,8 @@ Flags:
   -o, --output yaml|json  output format (default: the input's)
       --sidecar-mode M    legacy|native (overrides the config)
       --region R          AWS region to sign for (overrides the config)
+  -n, --namespace NS      namespace of objects without metadata.namespace, as kubectl's (picks
+                          the config's per-namespace resources)
       --max-input-bytes N refuse a manifest or config larger than N bytes (default 16777216,
                           16 MiB); reading stops there
   -h, --help              this help
@@ -45,6 +47,7 @@ Flags:
       --path P            /mutate (default) or /mutate/annotated
       --sidecar-mode M    legacy|native (overrides the config)
       --region R          AWS region to sign for (overrides the config)
+  -n, --namespace NS      namespace of a Pod without metadata.namespace
       --max-input-bytes N refuse an input or config larger than N bytes (default 16777216,
                           16 MiB); reading stops there
   -h, --help              this help
@@ -53,7 +56,7 @@ Exit status: 0 done, 1 bad input, input over --max-input-bytes or a denied Pod, 
 )";
 
 const std::map<std::string, std::string> kAliases = {
-    {"-f", "--filename"}, {"-o", "--output"}, {"-h", "--help"}};
+    {"-f", "--filename"}, {"-o", "--output"}, {"-h", "--help"}, {"-n", "--namespace"}};
 
 // Built-in defaults < --config file < flags.
 Config config_from(const Args& args) {
@@ -101,7 +104,9 @@ int guarded(const char* command, const char* usage, Body body) {
 
 int run_inject(const std::vector<std::string>& raw) {
   return guarded("inject", kInjectUsage, [&] {
-    Args args(raw, {"filename", "config", "output", "sidecar-mode", "region", "max-input-bytes"},
+    Args args(raw,
+              {"filename", "config", "output", "sidecar-mode", "region", "namespace",
+               "max-input-bytes"},
               {"help"}, kAliases);
     if (args.has("help")) {
       std::cout << kInjectUsage;
@@ -119,7 +124,8 @@ int run_inject(const std::vector<std::string>& raw) {
     std::string source = *file == "-" ? "<stdin>" : *file;
     std::string text = read_input(*file, max_input_bytes(args));
     std::vector<Json> docs = read_documents(text, source);
-    for (const auto& report : inject_documents(docs, config, source)) {
+    const std::string ns = args.get("namespace").value_or("");
+    for (const auto& report : inject_documents(docs, config, source, ns)) {
       const Decision& d = report.mutation.decision;
       std::cerr << report.where << ": "
                 << (d.inject ? "injected" : "skipped (" + d.reasons_string() + ")") << "\n";
@@ -136,7 +142,9 @@ int run_inject(const std::vector<std::string>& raw) {
 
 int run_patch(const std::vector<std::string>& raw) {
   return guarded("patch", kPatchUsage, [&] {
-    Args args(raw, {"filename", "config", "path", "sidecar-mode", "region", "max-input-bytes"},
+    Args args(raw,
+              {"filename", "config", "path", "sidecar-mode", "region", "namespace",
+               "max-input-bytes"},
               {"help"}, kAliases);
     if (args.has("help")) {
       std::cout << kPatchUsage;
@@ -174,7 +182,11 @@ int run_patch(const std::vector<std::string>& raw) {
                        "expected Pod or AdmissionReview, got \"" + std::string(kind) + "\"");
     }
     PodRequest request;
+    const std::string ns = args.get("namespace").value_or("");
     request.namespace_name = string_field(field(docs[0], "metadata"), "namespace");
+    if (request.namespace_name.empty()) {
+      request.namespace_name = ns;
+    }
     const JsonDoc pod = JsonDoc::from_json(docs[0]);
     request.pod = &pod.root();
     Mutation m = mutate_pod(request, config, route);

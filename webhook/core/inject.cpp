@@ -18,11 +18,12 @@ std::string describe(const Json& doc) {
 }
 
 void inject_document(Json& doc, const Config& config, const std::string& where,
-                     std::vector<InjectReport>& reports) {
+                     std::string_view default_namespace, std::vector<InjectReport>& reports) {
   if (string_field(doc, "kind") == "List" && field(doc, "items").is_array()) {
     auto& items = doc["items"];
     for (std::size_t i = 0; i < items.size(); ++i) {
-      inject_document(items[i], config, where + " items[" + std::to_string(i) + "]", reports);
+      inject_document(items[i], config, where + " items[" + std::to_string(i) + "]",
+                      default_namespace, reports);
     }
     return;
   }
@@ -34,6 +35,9 @@ void inject_document(Json& doc, const Config& config, const std::string& where,
   std::string_view kind = string_field(doc, "kind");
   PodRequest request;
   request.namespace_name = string_field(field(doc, "metadata"), "namespace");
+  if (request.namespace_name.empty()) {
+    request.namespace_name = default_namespace;
+  }
   const JsonDoc view = JsonDoc::from_json(pod);
   request.pod = &view.root();
   // Templates carry no ownerReferences: the workload kind says who will own the pods.
@@ -54,11 +58,12 @@ void inject_document(Json& doc, const Config& config, const std::string& where,
 }  // namespace
 
 std::vector<InjectReport> inject_documents(std::vector<Json>& documents, const Config& config,
-                                           std::string_view source) {
+                                           std::string_view source,
+                                           std::string_view default_namespace) {
   std::vector<InjectReport> reports;
   for (std::size_t i = 0; i < documents.size(); ++i) {
     inject_document(documents[i], config, std::string(source) + ": document " + std::to_string(i),
-                    reports);
+                    default_namespace, reports);
   }
   return reports;
 }

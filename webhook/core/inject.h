@@ -18,9 +18,11 @@ struct InjectReport {
 
 // Injects, in place, into every Pod and workload pod template of `documents` (recursing into
 // `kind: List` items) with the /mutate rules; other objects are left untouched. Returns one report
-// per pod (template) found. Throws InputError naming `source`, the document index and the field
-// when a pod carries an invalid override.
+// per pod (template) found. An object's namespace is its metadata.namespace, else
+// `default_namespace` (kubectl's -n). Throws InputError naming `source`, the document index and
+// the field when a pod carries an invalid override.
 std::vector<InjectReport> inject_documents(std::vector<Json>& documents, const Config& config,
-                                           std::string_view source);
+                                           std::string_view source,
+                                           std::string_view default_namespace = {});
 
 }  // namespace sigv4
