@@ -91,5 +91,17 @@ expect "patch of a Service is refused" 1 'expected Pod or AdmissionReview' -- sh
 expect "patch of a malformed review names the field" 1 'request.uid' -- sh -c \
   "printf '{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{}}' | '$BIN' patch -f -"
 
+# -n/--namespace (issue 17): the namespace of objects that name none picks the config's
+# per-namespace resources; an object's own metadata.namespace wins.
+printf 'namespaces:\n  team-a:\n    proxy: {resources: {requests: {cpu: 150m}}}\n' >"$TMP/ns.yaml"
+printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"app","image":"a"}]}}' >"$TMP/no-ns.json"
+printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"team-b"},"spec":{"containers":[{"name":"app","image":"a"}]}}' >"$TMP/team-b.json"
+expect "inject -n picks the namespace's resources" 0 '"cpu": "150m"' -- "$BIN" inject -f "$TMP/no-ns.json" -o json --config "$TMP/ns.yaml" -n team-a
+expect "inject --namespace=NS" 0 '"cpu": "150m"' -- "$BIN" inject -f "$TMP/no-ns.json" -o json --config "$TMP/ns.yaml" --namespace=team-a
+expect "inject without -n: the config's resources" 0 '"cpu": "25m"' -- "$BIN" inject -f "$TMP/no-ns.json" -o json --config "$TMP/ns.yaml"
+expect "metadata.namespace wins over -n" 0 '"cpu": "25m"' -- "$BIN" inject -f "$TMP/team-b.json" -o json --config "$TMP/ns.yaml" -n team-a
+expect "patch -n picks the namespace's resources" 0 '"cpu": "150m"' -- "$BIN" patch -f "$TMP/no-ns.json" --config "$TMP/ns.yaml" -n team-a
+expect "patch --path /mutate/pod-security is a usage error" 2 'expected /mutate' -- "$BIN" patch -f "$TMP/no-ns.json" --path /mutate/pod-security
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
