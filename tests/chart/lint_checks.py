@@ -90,7 +90,12 @@ def test_schema():
                       (["--set", "injection.proxy.caBundle.configMap=Private_CA"], "configMap"),
                       (["--set", "injection.proxy.caBundle.secret=-ca"], "secret"),
                       (["--set", "injection.proxy.caBundle.key=certs/ca.pem"], "key"),
-                      (["--set", "region=Oregon"], "region")):
+                      (["--set", "region=Oregon"], "region"),
+                      (["--set", "injection.namespaces.Team_A.proxy.resources.requests.cpu=1"],
+                       "Team_A"),
+                      (["--set", "injection.namespaces.a.proxy.image=x"], "image"),
+                      (["--set", "injection.namespaces.a.init.resources.requests.gpu=1"],
+                       "gpu")):
         err = template_fails(*(BASE + bad))
         expect("schema" in err and word in err,
                "%s should be rejected by the schema naming %s:\n%s" % (bad, word, err))

@@ -45,6 +45,13 @@ def test_config():
     expect_eq(config_of(template("--set", "injection.init.excludePorts=null"))["init"]
               ["excludePorts"], [], "excludePorts=null")
 
+    # Per-namespace resources (issue 17) reach the file as given; none by default.
+    expect("namespaces" not in config, "no namespaces key by default")
+    namespaces = {"team-a": {"proxy": {"resources": {"requests": {"cpu": "100m"}}},
+                             "init": {"resources": {"limits": {"memory": "128Mi"}}}}}
+    expect_eq(config_of(template("--set-json", "injection.namespaces=" + json.dumps(namespaces)))
+              .get("namespaces"), namespaces, "injection.namespaces in config.yaml")
+
     # sidecarMode auto follows the cluster version; an explicit mode wins.
     for version, args, mode in (("1.30.0", [], "native"), ("1.29.0", [], "native"),
                                 ("1.28.0", [], "legacy"),
@@ -161,6 +168,18 @@ def test_binary():
     expect_eq([c["image"] for c in spec["initContainers"] if c["name"] == "iptables-init"],
               [find(template(), "Deployment")["spec"]["template"]["spec"]["containers"][0]
                ["image"]], "iptables-init runs the webhook's image")
+
+    # Per-namespace resources: the binary gives them to pods of that namespace (the test pod's).
+    namespaces = {"app1": {"proxy": {"resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}},
+                           "init": {"resources": {"limits": {"cpu": "200m"}}}}}
+    spec = inject(template("--set-json", "injection.namespaces=" + json.dumps(namespaces),
+                           kube_version="1.30.0"))["spec"]
+    expect_eq(proxy_of(spec, "native")["resources"],
+              {"requests": {"cpu": "100m", "memory": "64Mi"},
+               "limits": {"cpu": "500m", "memory": "256Mi"}}, "namespace's proxy resources")
+    expect_eq([c["resources"]["limits"] for c in spec["initContainers"]
+               if c["name"] == "iptables-init"], [{"cpu": "200m", "memory": "64Mi"}],
+              "namespace's init resources")
 
     for version, args, port, mode in (
             ("1.30.0", [], 19471, "native"),

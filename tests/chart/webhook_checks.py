@@ -37,17 +37,24 @@ def expected_webhooks(compat=False, client_config=None, excluded=("kube-system",
                     "values": list(excluded)}
     enabled = {"key": "sigv4-injector.io/inject", "operator": "In", "values": ["enabled"]}
     not_disabled = {"key": "sigv4-injector.io/inject", "operator": "NotIn", "values": ["disabled"]}
-    entries = [
-        expected_entry("namespace.sigv4-injector.io", "/mutate", [enabled, not_excluded],
-                       [not_disabled], client_config),
-        expected_entry("object.sigv4-injector.io", "/mutate", [not_disabled, not_excluded],
-                       [enabled], client_config),
-    ]
+    entries = [("namespace.sigv4-injector.io", "/mutate", [enabled, not_excluded], [not_disabled],
+                "Fail"),
+               ("object.sigv4-injector.io", "/mutate", [not_disabled, not_excluded], [enabled],
+                "Fail")]
     if compat:
-        entries.append(expected_entry("annotated.sigv4-injector.io", "/mutate/annotated",
-                                      [not_disabled, not_excluded], [not_disabled],
-                                      client_config, failure_policy="Ignore"))
-    return entries
+        entries.append(("annotated.sigv4-injector.io", "/mutate/annotated",
+                        [not_disabled, not_excluded], [not_disabled], "Ignore"))
+    # Each entry is split by the namespace's Pod Security level: the twin for namespaces enforcing
+    # baseline or restricted calls the path's /pod-security twin (issue 17).
+    levels = ["baseline", "restricted"]
+    out = []
+    for name, path, namespace_sel, object_sel, policy in entries:
+        for prefix, suffix, operator in (("", "", "NotIn"), ("pod-security.", "/pod-security", "In")):
+            ps = {"key": "pod-security.kubernetes.io/enforce", "operator": operator,
+                  "values": levels}
+            out.append(expected_entry(prefix + name, path + suffix, namespace_sel + [ps],
+                                      object_sel, client_config, failure_policy=policy))
+    return out
 
 
 def webhooks_without_ca(mwc):
@@ -57,7 +64,8 @@ def webhooks_without_ca(mwc):
 
 
 def test_webhook():
-    # Default (helm certs): two entries, exactly as SPEC §3 and §8 say, one caBundle for all.
+    # Default (helm certs): two entries, exactly as SPEC §3 and §8 say, each with its Pod Security
+    # twin, one caBundle for all.
     objs = template()
     mwc = find(objs, "MutatingWebhookConfiguration")
     expect_eq(mwc["metadata"]["name"], FULLNAME, "webhook configuration name")
@@ -80,7 +88,7 @@ def test_webhook():
                     "--set", "compat.annotations.enabled=true",
                     "--set", "compat.annotations.failurePolicy=Fail")
     for entry in find(objs, "MutatingWebhookConfiguration")["webhooks"]:
-        policy = "Fail" if entry["name"].startswith("annotated.") else "Ignore"
+        policy = "Fail" if "annotated." in entry["name"] else "Ignore"
         expect_eq((entry["failurePolicy"], entry["timeoutSeconds"]), (policy, 3),
                   "failurePolicy and timeoutSeconds from values")
         expect_eq(entry["namespaceSelector"]["matchExpressions"][1]["values"],

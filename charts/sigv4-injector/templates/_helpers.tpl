@@ -141,6 +141,9 @@ excludePorts=null (how `--set` clears a list) is written as [].
   "excludeNamespaces" $in.excludeNamespaces
   "proxy" $proxy
   "init" $init }}
+{{- with $in.namespaces }}
+{{- $_ := set $config "namespaces" . }}
+{{- end }}
 {{- toYaml $config }}
 {{- end }}
 
