@@ -333,6 +333,156 @@ def cert_rotation(env, rotations=3):
     print(f"      {rotations} rotations, {results['ok']} pods created and injected meanwhile")
 
 
+# -- issue 17: real-world pods never turned from accepted into rejected or broken ---------------
+
+def _create(env, ns, pod, check=True):
+    """kubectl create of a pod manifest; returns the CompletedProcess."""
+    return env.cp.kubectl("create", "-n", ns, "-f", "-", "-o", "json", input=json.dumps(pod),
+                          check=check)
+
+
+def _warned(r, *needles):
+    """The webhook's warnings reach kubectl's stderr as `Warning: ...` lines."""
+    for needle in needles:
+        if needle not in r.stderr:
+            raise AssertionError(f"kubectl's stderr lacks {needle!r}: {r.stderr.strip()!r}")
+    if "Warning: sigv4-injector" not in r.stderr:
+        raise AssertionError(f"no sigv4-injector warning on kubectl's stderr: {r.stderr!r}")
+
+
+def windows_pod(env):
+    """A pod for Windows nodes (spec.os.name, or the kubernetes.io/os node selector) is stored
+    as written, with the windows warning."""
+    for name, extra in ((env.name("windows-os"), {"os": {"name": "windows"}}),
+                        (env.name("windows-selector"),
+                         {"nodeSelector": {"kubernetes.io/os": "windows"}})):
+        pod = pod_manifest(name)
+        pod["spec"].update(extra)
+        r = _create(env, LABELED_NS, pod)
+        assert_not_injected(json.loads(r.stdout))
+        _warned(r, "(windows)")
+    print(f"      kubectl: {r.stderr.strip()}")
+
+
+def bare_run_to_completion(env):
+    """A bare pod with restartPolicy Never (kubectl run --restart=Never, Argo, Tekton) in legacy
+    mode is skipped with the job-legacy-mode warning; opting in explicitly still injects it."""
+    pod = pod_manifest(env.name("never"))
+    pod["spec"]["restartPolicy"] = "Never"
+    r = _create(env, LABELED_NS, pod)
+    assert_not_injected(json.loads(r.stdout))
+    _warned(r, "(job-legacy-mode)", "restartPolicy Never/OnFailure")
+    print(f"      kubectl: {r.stderr.strip()}")
+    pod = pod_manifest(env.name("never-opted-in"), annotations={LABEL: "enabled"})
+    pod["spec"]["restartPolicy"] = "OnFailure"
+    assert_injected(json.loads(_create(env, LABELED_NS, pod).stdout))
+
+
+def pod_security_namespace(env):
+    """A namespace enforcing Pod Security baseline: the chart's /pod-security twin entry is
+    called, the pod is injected, Pod Security then refuses it for iptables-init's capabilities,
+    and kubectl shows the webhook's warning naming the way out with the refusal. Labelled
+    privileged, the same pod is accepted."""
+    ns = env.name("e2e-psa")
+    env.namespace(ns, {LABEL: "enabled", "pod-security.kubernetes.io/enforce": "baseline"})
+    name = env.name("psa")
+    r = _create(env, ns, pod_manifest(name), check=False)
+    if r.returncode == 0:
+        raise AssertionError("an injected pod was admitted in a baseline namespace")
+    _warned(r, "pod-security.kubernetes.io/enforce=privileged", "NET_ADMIN")
+    for needle in ("violates PodSecurity", "iptables-init", "NET_ADMIN"):
+        if needle not in r.stderr:
+            raise AssertionError(f"refusal lacks {needle!r}: {r.stderr.strip()}")
+    path = 'path="/mutate/pod-security",result="injected"'
+    if env.wh.metric("sigv4_injector_admission_requests_total", path) < 1:
+        raise AssertionError(f"sigv4_injector_admission_requests_total{{{path}}} did not count")
+    print(f"      kubectl: {r.stderr.strip()}")
+    env.cp.kubectl("label", "namespace", ns, "--overwrite",
+                   "pod-security.kubernetes.io/enforce=privileged")
+
+    def accepted():
+        r = _create(env, ns, pod_manifest(env.name("psa-probe")), check=False)
+        return r.returncode == 0 and injected(json.loads(r.stdout))
+    wait_until("the privileged namespace to accept the injected pod", accepted, 30)
+
+
+LIMIT_RANGE = {"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "minimums"},
+               "spec": {"limits": [{"type": "Container", "min": {"cpu": "50m"},
+                                    "defaultRequest": {"cpu": "100m"},
+                                    "default": {"cpu": "200m"}}]}}
+
+
+def _limit_range_namespace(env):
+    ns = env.name("e2e-limits")
+    env.namespace(ns, {LABEL: "enabled"})
+    env.cp.kubectl("create", "-n", ns, "-f", "-", input=json.dumps(LIMIT_RANGE))
+    return ns
+
+
+def limit_range(env):
+    """A LimitRange whose minimum the injected containers' requests are under: LimitRanger marks
+    the pod (kubernetes.io/limit-ranger) before the webhook, which warns naming the resources and
+    the way out; the LimitRange then refuses the pod, and kubectl shows both."""
+    ns = _limit_range_namespace(env)
+    r = _create(env, ns, pod_manifest(env.name("limits")), check=False)
+    if r.returncode == 0:
+        raise AssertionError("a pod under the LimitRange minimum was admitted")
+    _warned(r, "a LimitRange acts in this namespace", "sigv4proxy cpu 25m/500m",
+            f"namespace {ns}")
+    if "minimum cpu usage per Container is 50m" not in r.stderr:
+        raise AssertionError(f"refusal is not the LimitRange's: {r.stderr.strip()}")
+    print(f"      kubectl: {r.stderr.strip()}")
+
+
+def limit_range_namespace_resources(env):
+    """The way out the warning names: the namespace's resources in the config make the same pod
+    accepted, injected with them (the LimitRange's default reaches only the app container)."""
+    ns = _limit_range_namespace(env)
+    config = LEGACY_CONFIG + (f"namespaces:\n  {ns}:\n"
+                              "    proxy: {resources: {requests: {cpu: 50m}}}\n"
+                              "    init: {resources: {requests: {cpu: 50m}}}\n")
+    env.wh.stop()
+    env.wh.start(config)
+    try:
+        r = _create(env, ns, pod_manifest(env.name("limits-ok")))
+        pod = json.loads(r.stdout)
+        assert_injected(pod)
+        requests = {c["name"]: c["resources"]["requests"]["cpu"]
+                    for c in pod["spec"]["containers"] + pod["spec"]["initContainers"]}
+        if requests != {"app": "100m", "sigv4proxy": "50m", "iptables-init": "50m"}:
+            raise AssertionError(f"cpu requests stored: {requests}")
+        print(f"      stored cpu requests: {requests}")
+    finally:
+        env.wh.stop()
+        env.wh.start(LEGACY_CONFIG)
+
+
+def limit_range_reinvocation(env):
+    """Finding (issue 17): the apiserver re-runs LimitRanger's defaulting after a webhook changed
+    the pod, so containers the webhook adds without requests or limits get the LimitRange's
+    defaults (and the pod's kubernetes.io/limit-ranger annotation is rewritten naming them). The
+    config here gives the injected containers none."""
+    ns = _limit_range_namespace(env)
+    empty = "    requests: {cpu: '', memory: ''}\n    limits: {cpu: '', memory: ''}\n"
+    config = LEGACY_CONFIG + "proxy:\n  resources:\n" + empty + "init:\n  resources:\n" + empty
+    env.wh.stop()
+    env.wh.start(config)
+    try:
+        pod = json.loads(_create(env, ns, pod_manifest(env.name("reinvoke"))).stdout)
+        assert_injected(pod)
+        got = {c["name"]: c.get("resources", {})
+               for c in pod["spec"]["containers"] + pod["spec"]["initContainers"]}
+        mark = pod["metadata"].get("annotations", {}).get("kubernetes.io/limit-ranger", "")
+        print(f"      stored: {got}; kubernetes.io/limit-ranger: {mark!r}")
+        defaulted = {"limits": {"cpu": "200m"}, "requests": {"cpu": "100m"}}
+        if got.get("sigv4proxy") != defaulted or got.get("iptables-init") != defaulted:
+            raise AssertionError("LimitRanger did not default the webhook-added containers")
+        if "container sigv4proxy" not in mark:
+            raise AssertionError(f"limit-ranger annotation does not name sigv4proxy: {mark!r}")
+    finally:
+        env.wh.stop()
+        env.wh.start(LEGACY_CONFIG)
+
 SCENARIOS = [
     ("chart-install-objects-stored", chart_install),
     ("chart-webhook-configuration-registered", registered),
@@ -353,4 +503,10 @@ SCENARIOS = [
     ("webhook-down-failurePolicy-Fail", webhook_down_fail),
     ("webhook-down-failurePolicy-Ignore", webhook_down_ignore),
     ("cert-rotation-no-failure", cert_rotation),
+    ("windows-pod-skipped-with-warning", windows_pod),
+    ("bare-restart-never-legacy-skipped", bare_run_to_completion),
+    ("pod-security-namespace-warned-and-refused", pod_security_namespace),
+    ("limit-range-warned-and-refused", limit_range),
+    ("limit-range-namespace-resources-accepted", limit_range_namespace_resources),
+    ("limit-range-defaults-reach-webhook-containers", limit_range_reinvocation),
 ]
