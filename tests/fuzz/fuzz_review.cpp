@@ -122,5 +122,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   wrapped += "}}";
   review_once(wrapped, sigv4::Route::kMutate);
   review_once(wrapped, sigv4::Route::kMutateAnnotated);
+  review_once(wrapped, sigv4::Route::kMutatePodSecurity);  // the warning's path (issue 17)
   return 0;
 }
