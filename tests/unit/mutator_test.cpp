@@ -267,13 +267,14 @@ TEST_CASE("a review parsed by its shape is answered as the review parsed whole",
   // LimitRanger annotation, pod-level resources; each pod once without a Job owner.
   Json plain = pod;
   plain["metadata"].erase("ownerReferences");
-  for (const char* extra :
-       {R"({"spec":{"os":{"name":"windows"}}})",
-        R"({"spec":{"nodeSelector":{"kubernetes.io/os":"windows"}}})",
-        R"({"spec":{"restartPolicy":"Never"}})", R"({"spec":{"containers":[]}})",
-        R"({"metadata":{"annotations":{"kubernetes.io/limit-ranger":"LimitRanger plugin set: cpu request for container app"}}})",
-        R"({"metadata":{"annotations":{"kubernetes.io/limit-ranger":"x"}},"spec":{"resources":{"limits":{"cpu":"1"}}}})",
-        R"({"spec":{"initContainers":[{"name":"iptables-init","image":"x"}]}})", "{}"}) {
+  for (
+      const char* extra :
+      {R"({"spec":{"os":{"name":"windows"}}})",
+       R"({"spec":{"nodeSelector":{"kubernetes.io/os":"windows"}}})",
+       R"({"spec":{"restartPolicy":"Never"}})", R"({"spec":{"containers":[]}})",
+       R"({"metadata":{"annotations":{"kubernetes.io/limit-ranger":"LimitRanger plugin set: cpu request for container app"}}})",
+       R"({"metadata":{"annotations":{"kubernetes.io/limit-ranger":"x"}},"spec":{"resources":{"limits":{"cpu":"1"}}}})",
+       R"({"spec":{"initContainers":[{"name":"iptables-init","image":"x"}]}})", "{}"}) {
     Json p = plain;
     p.merge_patch(Json::parse(extra));
     pods.push_back(p);

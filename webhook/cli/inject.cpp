@@ -104,10 +104,10 @@ int guarded(const char* command, const char* usage, Body body) {
 
 int run_inject(const std::vector<std::string>& raw) {
   return guarded("inject", kInjectUsage, [&] {
-    Args args(raw,
-              {"filename", "config", "output", "sidecar-mode", "region", "namespace",
-               "max-input-bytes"},
-              {"help"}, kAliases);
+    Args args(
+        raw,
+        {"filename", "config", "output", "sidecar-mode", "region", "namespace", "max-input-bytes"},
+        {"help"}, kAliases);
     if (args.has("help")) {
       std::cout << kInjectUsage;
       return kExitOk;
@@ -142,10 +142,10 @@ int run_inject(const std::vector<std::string>& raw) {
 
 int run_patch(const std::vector<std::string>& raw) {
   return guarded("patch", kPatchUsage, [&] {
-    Args args(raw,
-              {"filename", "config", "path", "sidecar-mode", "region", "namespace",
-               "max-input-bytes"},
-              {"help"}, kAliases);
+    Args args(
+        raw,
+        {"filename", "config", "path", "sidecar-mode", "region", "namespace", "max-input-bytes"},
+        {"help"}, kAliases);
     if (args.has("help")) {
       std::cout << kPatchUsage;
       return kExitOk;

@@ -218,14 +218,13 @@ void read_namespaces(const YAML::Node& node, const std::string& path, Config& c)
       return {{"resources",
                [&out](const YAML::Node& n, const std::string& k) { read_resources(n, k, out); }}};
     };
-    read_map(item.second, key,
-             {{"proxy",
-               [&](const YAML::Node& n, const std::string& k) {
-                 read_map(n, k, resources_of(ns.proxy_resources));
-               }},
-              {"init", [&](const YAML::Node& n, const std::string& k) {
-                 read_map(n, k, resources_of(ns.init_resources));
-               }}});
+    read_map(
+        item.second, key,
+        {{"proxy", [&](const YAML::Node& n,
+                       const std::string& k) { read_map(n, k, resources_of(ns.proxy_resources)); }},
+         {"init", [&](const YAML::Node& n, const std::string& k) {
+            read_map(n, k, resources_of(ns.init_resources));
+          }}});
   }
 }
 

@@ -47,9 +47,9 @@ struct Decision {
 // for namespaces enforcing Pod Security baseline or restricted (the apiserver's namespaceSelector
 // sees the namespace label, the webhook cannot): they decide as their base path and add a warning.
 enum class Route { kMutate, kMutateAnnotated, kMutatePodSecurity, kMutateAnnotatedPodSecurity };
-inline constexpr std::array<Route, 4> kRoutes = {
-    Route::kMutate, Route::kMutateAnnotated, Route::kMutatePodSecurity,
-    Route::kMutateAnnotatedPodSecurity};
+inline constexpr std::array<Route, 4> kRoutes = {Route::kMutate, Route::kMutateAnnotated,
+                                                 Route::kMutatePodSecurity,
+                                                 Route::kMutateAnnotatedPodSecurity};
 
 // True for /mutate/annotated and its Pod Security twin.
 bool is_annotated(Route route);

@@ -172,9 +172,10 @@ constexpr JsonShape kContainers{.items = &kContainer};
 // (decision, patch, credentials), volumes (whether the CA bundle's volume is added to a list or
 // creates it), resources (pod-level resources: the injected containers then carry none).
 constexpr JsonShape::Member kSpecMembers[] = {
-    {"hostNetwork", &kAll},       {"os", &kAll},        {"nodeSelector", &kAll},
-    {"restartPolicy", &kAll},     {"containers", &kContainers},
-    {"initContainers", &kContainers}, {"volumes", &kAll}, {"resources", &kAll}};
+    {"hostNetwork", &kAll},       {"os", &kAll},
+    {"nodeSelector", &kAll},      {"restartPolicy", &kAll},
+    {"containers", &kContainers}, {"initContainers", &kContainers},
+    {"volumes", &kAll},           {"resources", &kAll}};
 constexpr JsonShape kSpec{.members = kSpecMembers};
 // metadata: names (review, log), labels and annotations (decision, overrides, patch),
 // ownerReferences (Job detection). Not managedFields, which mirrors the whole pod.
