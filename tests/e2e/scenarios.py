@@ -483,6 +483,36 @@ def limit_range_reinvocation(env):
         env.wh.stop()
         env.wh.start(LEGACY_CONFIG)
 
+def limit_range_pod_level_resources(env):
+    """Pod-level spec.resources in a LimitRange namespace: the webhook gives the injected
+    containers no requests of their own, hence no LimitRange warning. Finding: LimitRanger, re-run
+    after the webhook, gives them its defaults, which count against the pod-level requests: a pod
+    whose pod-level requests fit only its app's defaults is then refused (documented in
+    docs/configuration.md; reported, not changed)."""
+    ns = _limit_range_namespace(env)
+    pod = pod_manifest(env.name("pod-level"))
+    pod["spec"]["resources"] = {"requests": {"cpu": "500m"}, "limits": {"cpu": "1"}}
+    r = _create(env, ns, pod)
+    print(f"      kubectl: {r.stderr.strip()}")
+    if "a LimitRange acts in this namespace" in r.stderr:
+        raise AssertionError("LimitRange warning about requests the webhook did not set")
+    if "pod-level spec.resources" not in r.stderr:
+        raise AssertionError(f"no pod-level resources warning: {r.stderr.strip()}")
+    stored = json.loads(r.stdout)
+    assert_injected(stored)
+    got = {c["name"]: c.get("resources", {})
+           for c in stored["spec"]["containers"] + stored["spec"]["initContainers"]}
+    print(f"      stored: {got}")
+    # Tight pod-level requests: LimitRanger's defaults on the injected containers (re-run after
+    # the webhook) may not fit them.
+    pod = pod_manifest(env.name("pod-level-tight"))
+    pod["spec"]["resources"] = {"requests": {"cpu": "150m"}, "limits": {"cpu": "1"}}
+    r = _create(env, ns, pod, check=False)
+    print(f"      tight (rc {r.returncode}): {r.stderr.strip()}")
+    if r.returncode == 0 or "aggregate container requests of 200m" not in r.stderr:
+        raise AssertionError("the documented refusal changed: update docs/configuration.md")
+
+
 SCENARIOS = [
     ("chart-install-objects-stored", chart_install),
     ("chart-webhook-configuration-registered", registered),
@@ -509,4 +539,5 @@ SCENARIOS = [
     ("limit-range-warned-and-refused", limit_range),
     ("limit-range-namespace-resources-accepted", limit_range_namespace_resources),
     ("limit-range-defaults-reach-webhook-containers", limit_range_reinvocation),
+    ("limit-range-pod-level-resources", limit_range_pod_level_resources),
 ]
