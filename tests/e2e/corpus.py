@@ -183,10 +183,17 @@ def template_pod(obj):
 
 # -- accepted but broken ------------------------------------------------------------------------
 
+def pod_meta(obj):
+    """The metadata of a Pod or of a workload's pod template ({} if none)."""
+    if obj.get("kind") == "Pod":
+        meta = obj.get("metadata")
+    else:
+        meta = (template(obj) or {}).get("metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
 def opted_in_explicitly(obj):
-    meta = obj.get("metadata", {}) if obj.get("kind") == "Pod" else \
-        (template(obj) or {}).get("metadata", {})
-    meta = meta or {}
+    meta = pod_meta(obj)
     return any(str((meta.get(part) or {}).get(LABEL, "")).lower() in ("enabled", "true")
                for part in ("labels", "annotations"))
 
@@ -215,7 +222,8 @@ def broken_by_injection(before, after):
 def strip_token_volume(spec):
     """A copy of a pod spec without the ServiceAccount admission's kube-api-access-* volume and
     mounts (their names are random per request)."""
-    tok = lambda x: isinstance(x, dict) and str(x.get("name", "")).startswith("kube-api-access-")  # noqa: E731
+    def tok(x):
+        return isinstance(x, dict) and str(x.get("name", "")).startswith("kube-api-access-")
     spec = dict(spec)
     if isinstance(spec.get("volumes"), list):
         spec["volumes"] = [v for v in spec["volumes"] if not tok(v)]
@@ -269,8 +277,7 @@ def dropped(before, after):
                 continue  # generated per request (controller-uid)
             if k not in ("template", "jobTemplate") and (after.get("spec") or {}).get(k) != v:
                 problems.append(f"workload spec.{k} changed")
-    bm = before.get("metadata", {}) if before.get("kind") == "Pod" else (template(before) or {}).get("metadata", {})
-    am = after.get("metadata", {}) if after.get("kind") == "Pod" else (template(after) or {}).get("metadata", {})
+    bm, am = pod_meta(before), pod_meta(after)
     for part in ("labels", "annotations"):
         for k, v in (bm or {}).get(part, {}).items():
             if k in VOLATILE_KEYS:
@@ -351,8 +358,9 @@ def json_stream(text):
 def parse_apply(input_text, r):
     """{(kind, name): Outcome} and the warnings of one `kubectl apply` run."""
     warnings = [ln[len("Warning: "):] for ln in r.stderr.splitlines() if ln.startswith("Warning: ")]
-    errors = [ln for ln in r.stderr.splitlines()
-              if ln.strip() and not ln.startswith("Warning: ")]
+    # without kubectl's 'error when creating "/path/file": ' (the file is known)
+    errors = [re.sub(r'error when (creating|patching|retrieving[^"]*) "[^"]*": ', "", ln)
+              for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith("Warning: ")]
     outcomes = {}
     for _av, kind, name in enumerate_objects(input_text):
         outcomes.setdefault((kind, name), Outcome((kind, name)))
@@ -542,9 +550,10 @@ class Corpus:
                                           "refused", detail))
             else:
                 ok = all(c == 0 for c in codes.values())
-                errs = "; ".join(self.cli[(f, m, fmt)][1].strip().splitlines()[-1]
-                                 for m, fmt in CLI_VARIANTS if self.cli[(f, m, fmt)][0] != 0
-                                 and self.cli[(f, m, fmt)][1].strip())
+                errs = "; ".join(sorted({
+                    self.cli[(f, m, fmt)][1].strip().splitlines()[-1].replace(self.dir + "/", "")
+                    for m, fmt in CLI_VARIANTS if self.cli[(f, m, fmt)][0] != 0
+                    and self.cli[(f, m, fmt)][1].strip()}))
                 self.check(ok, f"{f}: the CLI exits 0", f"{codes} {errs}")
                 if not ok:
                     self.failures.append((f, "-", "cli", ("-", "-"), "CLI exits non-zero on a "
@@ -573,28 +582,34 @@ class Corpus:
             a = after.get(key)
             if a is None:
                 if key[0] != "Pod(tpl)":  # a template's pod is missing when its owner was refused
-                    problems.append(("object missing after", f"{key} not in the after-output",
+                    problems.append(("object missing after", f"{key[0]}/{key[1]} not in the answer",
                                      key))
                 continue
             if not a.accepted:
                 cause = self.rejection_cause(policy, a)
                 if cause:
-                    problems.append((cause, f"{key}: {a.message[:300]}", key))
+                    note = ""
+                    if cause.startswith("LimitRange") and b.obj:
+                        marked = "kubernetes.io/limit-ranger" in (
+                            b.obj.get("metadata", {}).get("annotations") or {})
+                        note = (" [LimitRanger defaulted the original: "
+                                f"{'yes' if marked else 'no, it set every resource itself'}]")
+                    problems.append((cause, f"{key[0]}/{key[1]}{note}: {a.message[:300]}", key))
                 continue
             if b.obj is None or a.obj is None:
                 continue  # accepted, never printed (reported in the table)
             broken_pod = broken_by_injection(b.obj, a.obj)
             if broken_pod:
-                problems.append((broken_pod, f"{key}", key))
+                problems.append((broken_pod, f"{key[0]}/{key[1]}", key))
             lost = dropped(b.obj, a.obj)
             if lost:
-                problems.append(("user spec dropped or changed", f"{key}: {'; '.join(lost)}",
-                                 key))
+                problems.append(("user spec dropped or changed",
+                                 f"{key[0]}/{key[1]}: {'; '.join(lost)}", key))
             if b.obj.get("apiVersion") not in CORE_GROUPS and \
                     json.dumps(b.obj.get("spec"), sort_keys=True) != \
                     json.dumps(a.obj.get("spec"), sort_keys=True):
-                problems.append(("custom resource changed", f"{key} ({b.obj.get('apiVersion')})",
-                                 key))
+                problems.append(("custom resource changed",
+                                 f"{key[0]}/{key[1]} ({b.obj.get('apiVersion')})", key))
         return problems
 
     @staticmethod
@@ -669,16 +684,25 @@ class Corpus:
 
     def markdown(self):
         line, passed, failed = self.summary()
-        out = [line, "", f"{passed} passed, {failed} failed", "", "## Failures by cause", ""]
+        esc = lambda t: t.replace("|", "\\|").replace("\n", " ")  # noqa: E731
+        out = [line, "", f"{passed} passed, {failed} failed", "", "### Failures by cause", ""]
         for cause, items in sorted(self.failure_groups().items(), key=lambda kv: -len(kv[1])):
-            out.append(f"### {cause} ({len(items)})\n")
+            out += [f"#### {cause} ({len(items)})", "",
+                    "| manifest | policy x path (objects) | first message |", "|---|---|---|"]
+            by_file = {}
             for f, p, path, key, detail in items:
-                out.append(f"- `{f}` {p} {path} {key[0]}/{key[1]}: {detail}".replace("|", "\\|"))
+                by_file.setdefault(f, []).append((p, path, key, detail))
+            for f, rows in by_file.items():
+                cells = sorted({f"{p} {path}" for p, path, _k, _d in rows})
+                where = ", ".join(cells) if len(cells) <= 6 else \
+                    f"{len(cells)} cells: " + ", ".join(sorted({p for p, *_ in rows}))
+                out.append(f"| `{f}` | {where} ({len(rows)}) | {esc(rows[0][3][:260])} |")
             out.append("")
-        out += ["## Rejected before (reported, not counted)", ""]
+        out += ["### Rejected before (reported, not counted)", "",
+                "| manifest | policy | object | message |", "|---|---|---|---|"]
         for f, p, key, msg in self.rejected_before:
-            out.append(f"- `{f}` {p} {key[0]}/{key[1]}: {msg[:200]}".replace("|", "\\|"))
-        out += ["", "## Outcomes", "",
+            out.append(f"| `{f}` | {p} | {key[0]}/{key[1]} | {esc(msg[:200])} |")
+        out += ["", "### Outcomes", "",
                 "Cells: one entry per object (`tpl:` the pod a workload's controller would "
                 "create), `ok` accepted, `+inj` carrying the injected containers, `rej:PSA` / "
                 "`rej:LR` / `rej:invalid` / `rej:nokind` / `rej` rejected by Pod Security / the "
