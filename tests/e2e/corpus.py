@@ -424,6 +424,7 @@ class Corpus:
     # -- setup ------------------------------------------------------------------------------
     def setup(self):
         cp = self.cp
+        self.env.register_default()  # the chart's registration, whatever ran before
         for policy in POLICIES:
             for opted in (False, True):
                 ns = ns_name(policy, opted)
