@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 
 .PHONY: all deps build test unit integration asan format format-check tidy demo run static image clean help \
         tools chart-lint chart-test
-.PHONY: e2e demo-stored demo-cli fuzz dataplane proxy node
+.PHONY: e2e corpus demo-stored demo-cli fuzz dataplane proxy node
 
 all: build
 
@@ -24,6 +24,7 @@ help:
 	@echo "make run           serve the webhook on 127.0.0.1:8443 (self-signed) and print a curl"
 	@echo "make dataplane     the injected pod's data path for real: netns, iptables, the real proxy"
 	@echo "make e2e           end-to-end: the stored-pod scenarios on a loopback control plane, then the node tier"
+	@echo "make corpus        the e2e corpus tier alone: every manifest of tests/e2e/corpus before and after injection (issue 17)"
 	@echo "make node          the node tier alone: a one-node cluster (kubelet, containerd), the chart and injected pods run"
 	@echo "make bench         benchmarks (build-bench/, Release): in-process, over TLS vs nginx, pod creates"
 	@echo "make format        reformat the sources; make format-check verifies"
@@ -103,6 +104,11 @@ proxy:
 e2e: build
 	python3 tests/e2e/e2e.py --bin $(BUILD_DIR)/sigv4-injector
 	python3 tests/node/node.py
+
+# The corpus tier alone (issue 17, docs/corpus.md): tests/e2e/corpus/ dry-run applied before and
+# after injection under four namespace policies. CORPUS_TABLE=path writes the markdown table.
+corpus: build
+	E2E_ONLY=corpus python3 tests/e2e/e2e.py --bin $(BUILD_DIR)/sigv4-injector
 
 # The README's "run it": the one-node cluster of the node tier. helm install of the chart, namespace
 # app1 labelled, the workshop Deployment applied; prints the pod Running with its containers ready,

@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cluster import ControlPlane, child_env  # noqa: E402
 from harness import LABEL, LABELED_NS, PLAIN_NS, Env  # noqa: E402
+import corpus  # noqa: E402
 from scenarios import SCENARIOS, deploy_workshop  # noqa: E402
 from webhook import LEGACY_CONFIG, Webhook  # noqa: E402
 
@@ -67,7 +68,8 @@ def prepare_tools(src):
 def run_scenarios(env):
     only = [s for s in os.environ.get("E2E_ONLY", "").split(",") if s]
     passed = failed = 0
-    for name, fn in SCENARIOS:
+    # The corpus tier (issue 17) runs last: it only dry-runs, in namespaces of its own.
+    for name, fn in SCENARIOS + [("corpus", corpus.run)]:
         if only and name not in only and not name.startswith("chart-webhook"):
             continue
         t0 = time.monotonic()
