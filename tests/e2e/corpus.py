@@ -17,7 +17,9 @@ Security and LimitRange judge pods, not templates.
 
 Checks, per manifest x policy x after-path: no object accepted before is rejected after, except
 the documented cases (policy psa-* or limitrange, rejected by Pod Security resp. the LimitRange,
-with the webhook's `sigv4-injector:` warning naming it); every object accepted after still holds
+with the webhook's `sigv4-injector:` warning naming it; a LimitRange rejection of a pod whose
+containers all set their own resources, which LimitRanger leaves unmarked so that nothing shows
+the webhook the LimitRange, is listed apart, as documented); every object accepted after still holds
 every container, init container, volume, pod-spec field, label and annotation of its original;
 an accepted injection did not break the pod (a Windows pod, or a run-to-completion pod given a
 legacy sidecar without opting in explicitly); custom resources come out unchanged. Per manifest:
@@ -53,6 +55,10 @@ WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Replicatio
 PSA_RE = re.compile(r"violates PodSecurity")
 LIMITRANGE_RE = re.compile(r"(minimum|maximum) \S+ usage per (Container|Pod)|LimitRange|"
                            r"limit to request ratio")
+# Pod-level requests refused for the aggregate of the containers': in the limitrange namespace,
+# the LimitRange's defaults that LimitRanger gives the injected containers (they set none of their
+# own under pod-level resources) after the webhook.
+POD_LEVEL_RE = re.compile(r"must be greater than or equal to aggregate container requests")
 WARN_PSA_RE = re.compile(r"pod ?security", re.I)
 WARN_LR_RE = re.compile(r"limit ?range|limit-ranger", re.I)
 # Labels and annotations the apiserver or kubectl write per request, not the user's.
@@ -196,6 +202,15 @@ def opted_in_explicitly(obj):
     meta = pod_meta(obj)
     return any(str((meta.get(part) or {}).get(LABEL, "")).lower() in ("enabled", "true")
                for part in ("labels", "annotations"))
+
+
+UNSIGNALLED = "LimitRange rejection, LimitRanger left no mark for the webhook"
+
+
+def limit_ranged(obj):
+    """Whether LimitRanger marked the object (defaulted one of its containers)."""
+    return bool(obj) and "kubernetes.io/limit-ranger" in (
+        (obj.get("metadata") or {}).get("annotations") or {})
 
 
 def broken_by_injection(before, after):
@@ -537,6 +552,7 @@ class Corpus:
     def judge(self):
         self.failures = []  # (file, policy, path, key, cause, detail)
         self.rejected_before = []
+        self.unsignalled = []  # LimitRange rejections nothing showed the webhook (documented)
         for f in self.files:
             broken = self.broken(f)
             plain_before = self.results[(f, "plain", "before")]
@@ -587,7 +603,10 @@ class Corpus:
                                      key))
                 continue
             if not a.accepted:
-                cause = self.rejection_cause(policy, a)
+                cause = self.rejection_cause(policy, a, limit_ranged(b.obj))
+                if cause == UNSIGNALLED:
+                    self.unsignalled.append((f, policy, path, key, a.message))
+                    continue
                 if cause:
                     note = ""
                     if cause.startswith("LimitRange") and b.obj:
@@ -614,8 +633,11 @@ class Corpus:
         return problems
 
     @staticmethod
-    def rejection_cause(policy, a):
-        """None for a documented rejection that carries the webhook's warning; else the cause."""
+    def rejection_cause(policy, a, marked):
+        """None for a documented rejection that carries the webhook's warning; UNSIGNALLED for a
+        LimitRange rejection of a pod LimitRanger left unmarked (`marked` false: every container
+        set its own resources), where nothing in the review shows the webhook the LimitRange
+        (docs/configuration.md); else the cause."""
         ours = [w for w in a.warnings if w.startswith("sigv4-injector:")]
         if PSA_RE.search(a.message):
             if not policy.startswith("psa-"):
@@ -623,11 +645,13 @@ class Corpus:
             if any(WARN_PSA_RE.search(w) for w in ours):
                 return None
             return "Pod Security rejection without the webhook's warning"
-        if LIMITRANGE_RE.search(a.message):
+        if LIMITRANGE_RE.search(a.message) or POD_LEVEL_RE.search(a.message):
             if policy != "limitrange":
                 return "LimitRange rejection outside the limitrange namespace"
             if any(WARN_LR_RE.search(w) for w in ours):
                 return None
+            if not marked and LIMITRANGE_RE.search(a.message):
+                return UNSIGNALLED
             return "LimitRange rejection without the webhook's warning"
         return "accepted before, rejected after"
 
@@ -680,8 +704,10 @@ class Corpus:
         objs = sum(len(v) for v in self.results.values() if v)
         return (f"corpus: {len(self.files)} manifests x {len(POLICIES)} policies x "
                 f"{1 + len(AFTER_PATHS)} paths, {objs} object outcomes; "
-                f"{len(self.failures)} counted failures, {len(self.rejected_before)} objects "
-                f"rejected before (reported); {self.elapsed:.0f}s"), passed, failed
+                f"{len(self.failures)} counted failures, {len(self.unsignalled)} LimitRange "
+                f"rejections without a mark for the webhook (documented), "
+                f"{len(self.rejected_before)} objects rejected before (reported); "
+                f"{self.elapsed:.0f}s"), passed, failed
 
     def markdown(self):
         line, passed, failed = self.summary()
@@ -699,7 +725,15 @@ class Corpus:
                     f"{len(cells)} cells: " + ", ".join(sorted({p for p, *_ in rows}))
                 out.append(f"| `{f}` | {where} ({len(rows)}) | {esc(rows[0][3][:260])} |")
             out.append("")
-        out += ["### Rejected before (reported, not counted)", "",
+        out += ["### LimitRange rejections without a mark for the webhook (documented, not "
+                "counted)", "",
+                "Every container of these pods sets its own resources, so LimitRanger leaves no "
+                "`kubernetes.io/limit-ranger` mark and nothing in the review shows the webhook "
+                "the LimitRange (docs/configuration.md).", "",
+                "| manifest | path | object | message |", "|---|---|---|---|"]
+        for f, p, path, key, msg in self.unsignalled:
+            out.append(f"| `{f}` | {path} | {key[0]}/{key[1]} | {esc(msg[:200])} |")
+        out += ["", "### Rejected before (reported, not counted)", "",
                 "| manifest | policy | object | message |", "|---|---|---|---|"]
         for f, p, key, msg in self.rejected_before:
             out.append(f"| `{f}` | {p} | {key[0]}/{key[1]} | {esc(msg[:200])} |")

@@ -485,17 +485,18 @@ def limit_range_reinvocation(env):
 
 def limit_range_pod_level_resources(env):
     """Pod-level spec.resources in a LimitRange namespace: the webhook gives the injected
-    containers no requests of their own, hence no LimitRange warning. Finding: LimitRanger, re-run
-    after the webhook, gives them its defaults, which count against the pod-level requests: a pod
-    whose pod-level requests fit only its app's defaults is then refused (documented in
-    docs/configuration.md; reported, not changed)."""
+    containers no requests of their own. LimitRanger, re-run after the webhook, gives them its
+    defaults, which count against the pod-level requests: a pod whose pod-level requests fit only
+    its app's defaults is then refused, and the webhook's warning (LimitRanger marked the pod)
+    says to leave room (docs/configuration.md)."""
     ns = _limit_range_namespace(env)
     pod = pod_manifest(env.name("pod-level"))
     pod["spec"]["resources"] = {"requests": {"cpu": "500m"}, "limits": {"cpu": "1"}}
     r = _create(env, ns, pod)
     print(f"      kubectl: {r.stderr.strip()}")
-    if "a LimitRange acts in this namespace" in r.stderr:
-        raise AssertionError("LimitRange warning about requests the webhook did not set")
+    room = "gives its default requests and limits to the injected containers"
+    if room not in r.stderr or "request/limit: sigv4proxy" in r.stderr:
+        raise AssertionError(f"no pod-level LimitRange warning: {r.stderr.strip()}")
     if "pod-level spec.resources" not in r.stderr:
         raise AssertionError(f"no pod-level resources warning: {r.stderr.strip()}")
     stored = json.loads(r.stdout)
@@ -511,6 +512,8 @@ def limit_range_pod_level_resources(env):
     print(f"      tight (rc {r.returncode}): {r.stderr.strip()}")
     if r.returncode == 0 or "aggregate container requests of 200m" not in r.stderr:
         raise AssertionError("the documented refusal changed: update docs/configuration.md")
+    if room not in r.stderr:
+        raise AssertionError("the refusal came without the webhook's warning")
 
 
 SCENARIOS = [

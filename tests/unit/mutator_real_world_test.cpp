@@ -151,12 +151,25 @@ TEST_CASE("a LimitRange's mark on the pod adds a warning naming the resources",
     CHECK(w.find("iptables-init cpu 10m/100m, memory 16Mi/64Mi") != std::string::npos);
     CHECK(w.find("namespaces.<name>.proxy.resources") != std::string::npos);
     CHECK(w.find("sigv4-injector.io/cpu-request") != std::string::npos);
-    // Pod-level resources: the injected containers set no requests or limits to warn about.
+    // A pod injected before (by the CLI, or by this webhook before a re-invocation) gets the
+    // same text, read from its containers, so the apiserver shows it once.
+    const Admitted again = admit(a.pod, config_in(mode));
+    REQUIRE(again.mutation.decision.has(Reason::kAlreadyInjected));
+    CHECK(warning_with(again.mutation, kMark) == w);
+    Json unmarked = a.pod;
+    unmarked["metadata"]["annotations"].erase("kubernetes.io/limit-ranger");
+    CHECK(warning_with(admit(unmarked, config_in(mode)).mutation, kMark) == "");
+    // Pod-level resources: the injected containers set none, so the LimitRange's defaults
+    // reach them and count against the pod's: the warning says to leave room.
     pod["spec"]["resources"] = {{"limits", {{"cpu", "1"}, {"memory", "1Gi"}}}};
     const Admitted shared = admit(pod, config_in(mode));
     REQUIRE(shared.mutation.decision.inject);
-    CHECK(warning_with(shared.mutation, kMark) == "");
+    const std::string pod_level = warning_with(shared.mutation, kMark);
+    CHECK(pod_level.find("gives its default requests and limits to the injected containers") !=
+          std::string::npos);
+    CHECK(pod_level.find("request/limit") == std::string::npos);
     CHECK(warning_with(shared.mutation, "pod-level spec.resources") != "");
+    CHECK(warning_with(admit(shared.pod, config_in(mode)).mutation, kMark) == pod_level);
   }
 }
 

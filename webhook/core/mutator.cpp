@@ -163,9 +163,13 @@ void share_pod_resources(const JsonNode& pod, Config& settings, Mutation& m) {
 // answer for the review parsed whole, so a missing entry fails them.
 constexpr JsonShape kAll{.all = true};
 // spec.containers[] and spec.initContainers[]: names (decision, patch), ports (port conflict
-// warnings), env and volumeMounts (credential sources copied to the sidecar, credential sync).
-constexpr JsonShape::Member kContainerMembers[] = {
-    {"name", &kAll}, {"ports", &kAll}, {"env", &kAll}, {"volumeMounts", &kAll}};
+// warnings), env and volumeMounts (credential sources copied to the sidecar, credential sync),
+// resources (the LimitRange warning on a pod injected before).
+constexpr JsonShape::Member kContainerMembers[] = {{"name", &kAll},
+                                                   {"ports", &kAll},
+                                                   {"env", &kAll},
+                                                   {"volumeMounts", &kAll},
+                                                   {"resources", &kAll}};
 constexpr JsonShape kContainer{.members = kContainerMembers};
 constexpr JsonShape kContainers{.items = &kContainer};
 // spec: hostNetwork, os, nodeSelector, restartPolicy (decision), the two container lists
@@ -205,25 +209,53 @@ bool sets_any(const Resources& r) { return !(r == Resources{}); }
 
 // The LimitRanger admission plugin, which runs before the webhooks, marks the pods it defaulted
 // with this annotation: a LimitRange acts in the namespace, and its minimums and maximums are
-// checked (after the webhooks) against the injected containers' requests and limits too.
-void warn_limit_range(const JsonNode& pod, const PodRequest& request, const Config& settings,
-                      Mutation& m) {
-  if (annotation(pod, "kubernetes.io/limit-ranger").empty()) {
-    return;
-  }
-  const Resources& proxy = settings.proxy.resources;
-  const Resources& init = settings.init.resources;
+// checked (after the webhooks) against the injected containers' requests and limits too. It also
+// runs again after the webhooks and gives its defaults to containers that set none, which the
+// injected containers do under pod-level resources.
+bool limit_range_acts(const JsonNode& pod) {
+  return !annotation(pod, "kubernetes.io/limit-ranger").empty();
+}
+
+// One text whether the containers are injected now or were before (the CLI, or this webhook
+// before a re-invocation), so that the apiserver, which drops repeated warnings, shows it once.
+std::string limit_range_warning(std::string_view namespace_name, const Resources& proxy,
+                                const Resources& init) {
+  const std::string where = "set them for namespace " + std::string(namespace_name) +
+                            " in the injector's config (namespaces.<name>.proxy.resources and "
+                            ".init.resources), or the sidecar's per pod with the "
+                            "sigv4-injector.io/cpu-request, memory-request, cpu-limit and "
+                            "memory-limit annotations";
   if (!sets_any(proxy) && !sets_any(init)) {
-    return;  // pod-level resources: the injected containers set none of their own
+    return "sigv4-injector: a LimitRange acts in this namespace and gives its default requests "
+           "and limits to the injected containers, which set none of their own under pod-level "
+           "spec.resources: they count against the pod's, so leave room for them there";
   }
-  m.warnings.push_back(
-      "sigv4-injector: a LimitRange acts in this namespace: if the pod is refused for the "
-      "injected containers' requests or limits (request/limit: sigv4proxy " +
-      describe_resources(proxy) + "; iptables-init " + describe_resources(init) +
-      "), set them for namespace " + std::string(request.namespace_name) +
-      " in the injector's config (namespaces.<name>.proxy.resources and .init.resources), or "
-      "the sidecar's per pod with the sigv4-injector.io/cpu-request, memory-request, cpu-limit "
-      "and memory-limit annotations");
+  return "sigv4-injector: a LimitRange acts in this namespace: if the pod is refused for the "
+         "injected containers' requests or limits (request/limit: sigv4proxy " +
+         describe_resources(proxy) + "; iptables-init " + describe_resources(init) + "), " + where;
+}
+
+// The requests and limits a container of the pod declares.
+Resources declared_resources(const JsonNode& pod, std::string_view name) {
+  Resources r;
+  for (const JsonNode* list : {&containers(pod), &init_containers(pod)}) {
+    if (!list->is_array()) {
+      continue;
+    }
+    for (const JsonNode& c : *list) {
+      if (string_field(c, "name") != name) {
+        continue;
+      }
+      const JsonNode& requests = field(field(c, "resources"), "requests");
+      const JsonNode& limits = field(field(c, "resources"), "limits");
+      r.cpu_request = std::string(string_field(requests, "cpu"));
+      r.memory_request = std::string(string_field(requests, "memory"));
+      r.cpu_limit = std::string(string_field(limits, "cpu"));
+      r.memory_limit = std::string(string_field(limits, "memory"));
+      return r;
+    }
+  }
+  return r;
 }
 
 // The warning on the Pod Security twins of the paths, for a pod that carries iptables-init.
@@ -267,10 +299,20 @@ Mutation mutate_unbounded(const PodRequest& request, const Config& config, Route
   m.decision = decide(request, config, route);
   if (!m.decision.inject) {
     skip(request, m);
-    // A pod injected before admission (by the CLI) meets Pod Security as an injected one.
-    if (enforces_pod_security(route) && !m.decision.has(Reason::kNotAPod) &&
-        !m.decision.has(Reason::kNotCreate) && has_container(*request.pod, kInitContainerName)) {
+    // A pod injected before admission (by the CLI) meets Pod Security and a LimitRange as an
+    // injected one.
+    if (m.decision.has(Reason::kNotAPod) || m.decision.has(Reason::kNotCreate)) {
+      return m;
+    }
+    const JsonNode& pod = *request.pod;
+    if (enforces_pod_security(route) && has_container(pod, kInitContainerName)) {
       m.warnings.push_back(pod_security_warning());
+    }
+    if (limit_range_acts(pod) &&
+        (has_container(pod, kInitContainerName) || has_container(pod, kProxyContainerName))) {
+      m.warnings.push_back(limit_range_warning(request.namespace_name,
+                                               declared_resources(pod, kProxyContainerName),
+                                               declared_resources(pod, kInitContainerName)));
     }
     return m;
   }
@@ -292,7 +334,10 @@ Mutation mutate_unbounded(const PodRequest& request, const Config& config, Route
     return m;
   }
   share_pod_resources(pod, settings, m);
-  warn_limit_range(pod, request, settings, m);
+  if (limit_range_acts(pod)) {
+    m.warnings.push_back(limit_range_warning(request.namespace_name, settings.proxy.resources,
+                                             settings.init.resources));
+  }
   if (enforces_pod_security(route)) {
     m.warnings.push_back(pod_security_warning());
   }
