@@ -485,10 +485,10 @@ def limit_range_reinvocation(env):
 
 def limit_range_pod_level_resources(env):
     """Pod-level spec.resources in a LimitRange namespace: the webhook gives the injected
-    containers no requests of their own. LimitRanger, re-run after the webhook, gives them its
-    defaults, which count against the pod-level requests: a pod whose pod-level requests fit only
-    its app's defaults is then refused, and the webhook's warning (LimitRanger marked the pod)
-    says to leave room (docs/configuration.md)."""
+    containers no requests of their own. Finding: LimitRanger, re-run after the webhook, gives
+    them its defaults, which count against the pod-level requests, and marks the pod; the webhook,
+    re-invoked, then warns to leave room for them. A pod whose pod-level requests fit only its
+    app's defaults is refused with that warning (docs/configuration.md)."""
     ns = _limit_range_namespace(env)
     pod = pod_manifest(env.name("pod-level"))
     pod["spec"]["resources"] = {"requests": {"cpu": "500m"}, "limits": {"cpu": "1"}}

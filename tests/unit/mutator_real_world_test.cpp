@@ -170,6 +170,14 @@ TEST_CASE("a LimitRange's mark on the pod adds a warning naming the resources",
     CHECK(pod_level.find("request/limit") == std::string::npos);
     CHECK(warning_with(shared.mutation, "pod-level spec.resources") != "");
     CHECK(warning_with(admit(shared.pod, config_in(mode)).mutation, kMark) == pod_level);
+    // Re-invoked after LimitRanger gave the injected containers its defaults: the same text.
+    Json defaulted = shared.pod;
+    for (const char* list : {"containers", "initContainers"}) {
+      for (Json& c : defaulted["spec"][list]) {
+        c["resources"] = {{"requests", {{"cpu", "100m"}}}, {"limits", {{"cpu", "200m"}}}};
+      }
+    }
+    CHECK(warning_with(admit(defaulted, config_in(mode)).mutation, kMark) == pod_level);
   }
 }
 

@@ -310,9 +310,13 @@ Mutation mutate_unbounded(const PodRequest& request, const Config& config, Route
     }
     if (limit_range_acts(pod) &&
         (has_container(pod, kInitContainerName) || has_container(pod, kProxyContainerName))) {
-      m.warnings.push_back(limit_range_warning(request.namespace_name,
-                                               declared_resources(pod, kProxyContainerName),
-                                               declared_resources(pod, kInitContainerName)));
+      // Under pod-level resources the injected containers' values, if any, are the LimitRange's
+      // defaults (LimitRanger re-runs after the webhook, which is then re-invoked).
+      const bool pod_level = !field(field(pod, "spec"), "resources").empty();
+      m.warnings.push_back(limit_range_warning(
+          request.namespace_name,
+          pod_level ? Resources{} : declared_resources(pod, kProxyContainerName),
+          pod_level ? Resources{} : declared_resources(pod, kInitContainerName)));
     }
     return m;
   }
