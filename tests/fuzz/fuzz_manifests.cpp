@@ -1,7 +1,7 @@
 // libFuzzer target: the manifest reader (YAML and JSON) and the writer.
-// Invariants: only InputError escapes read_documents and inject_documents; whatever it reads, write_documents writes
-// in both formats without throwing, and reading that output gives the same documents back (a
-// JSON stream of several documents comes back as one List holding them).
+// Invariants: only InputError escapes read_documents and inject_documents; whatever it reads,
+// write_documents writes in both formats without throwing, and reading that output gives the same
+// documents back (a JSON stream of several documents comes back as one List holding them).
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>

@@ -156,10 +156,10 @@ TEST_CASE("broken pod templates are errors naming the field", "[inject]") {
        "spec.template.metadata.labels.a: expected a string, got a boolean"},
   }));
   INFO(c.yaml);
-  CHECK_THAT(error_of(std::string("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n") +
-                      c.yaml + "\n"),
-             Catch::Matchers::StartsWith(std::string("f.yaml: document 0 (Deployment d): ") +
-                                         c.error));
+  CHECK_THAT(
+      error_of(std::string("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n") +
+               c.yaml + "\n"),
+      Catch::Matchers::StartsWith(std::string("f.yaml: document 0 (Deployment d): ") + c.error));
   // Other kinds and other groups pass such shapes through: they are not ours to judge.
   CHECK(error_of(std::string("apiVersion: example.com/v1\nkind: Deployment\n") + c.yaml + "\n")
             .empty());

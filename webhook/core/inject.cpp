@@ -109,7 +109,8 @@ void check_pod(const Json& doc, const std::string& pointer, const std::string& w
     }
     for (std::size_t i = 0; i < list.size(); ++i) {
       if (!list[i].is_object()) {
-        fail(list_path + "[" + std::to_string(i) + "]", "expected a map, got " + type_name(list[i]));
+        fail(list_path + "[" + std::to_string(i) + "]",
+             "expected a map, got " + type_name(list[i]));
       }
     }
   }

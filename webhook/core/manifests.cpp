@@ -32,7 +32,8 @@ std::size_t json_value_end(std::string_view text, std::size_t pos) {
   for (std::size_t i = pos; i < text.size(); ++i) {
     const char c = text[i];
     const bool in_scalar = depth == 0 && i > pos;
-    if (in_scalar && (json_space(c) || std::string_view("{}[]\",:").find(c) != std::string_view::npos)) {
+    if (in_scalar &&
+        (json_space(c) || std::string_view("{}[]\",:").find(c) != std::string_view::npos)) {
       return i;
     }
     if (c == '"') {

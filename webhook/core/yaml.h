@@ -31,7 +31,7 @@ Json resolve_plain(const std::string& text, const std::string& where);
 enum class ScalarKind { kNull, kBool, kInt, kUint, kFloat, kStr, kTimestamp };
 struct Scalar {
   ScalarKind kind;
-  Json value;  // kFloat may be infinite or NaN; kUint is a float; kTimestamp is the text
+  Json value;         // kFloat may be infinite or NaN; kUint is a float; kTimestamp is the text
   double number = 0;  // a kFloat's value before a whole one became an integer (-0.0 stays)
 };
 

@@ -175,7 +175,8 @@ Scalar tagged_scalar(const std::string& tag, const std::string& text, const std:
   } else if (name == "timestamp") {
     want = ScalarKind::kTimestamp;
   } else {
-    return {ScalarKind::kStr, text};  // !!str, and tags go-yaml does not resolve (!!map on a scalar)
+    return {ScalarKind::kStr,
+            text};  // !!str, and tags go-yaml does not resolve (!!map on a scalar)
   }
   Scalar r = resolve_scalar(text, want == ScalarKind::kTimestamp);
   if (want == ScalarKind::kFloat && r.kind == ScalarKind::kInt) {
@@ -199,8 +200,8 @@ std::string go_float32_key(double d) {
     return d > 0 ? ".inf" : "-.inf";
   }
   char buf[64];
-  const auto result = std::to_chars(buf, buf + sizeof buf, static_cast<float>(d),
-                                    std::chars_format::scientific);
+  const auto result =
+      std::to_chars(buf, buf + sizeof buf, static_cast<float>(d), std::chars_format::scientific);
   std::string_view sci(buf, static_cast<std::size_t>(result.ptr - buf));
   std::string out;
   if (sci[0] == '-') {
@@ -279,7 +280,8 @@ class Builder : public YAML::EventHandler {
   void OnDocumentStart(const YAML::Mark& mark) override {
     // yaml-cpp 0.7 can hand out documents forever without consuming a token it cannot place.
     if (started_ && mark.pos <= last_start_) {
-      throw InputError(source_ + ": " + line_of(mark, first_line_), "not valid YAML: unexpected content");
+      throw InputError(source_ + ": " + line_of(mark, first_line_),
+                       "not valid YAML: unexpected content");
     }
     started_ = true;
     last_start_ = mark.pos;
@@ -470,8 +472,8 @@ class Builder : public YAML::EventHandler {
     auto [it, inserted] = seen.try_emplace(k, r.kind, r.value);
     if (!inserted && (it->second.first != r.kind || it->second.second != r.value)) {
       throw InputError(where(mark), "the keys " + k +
-                                        " here read as different values that both become \"" +
-                                        k + "\"; kubectl keeps one at random (quote them)");
+                                        " here read as different values that both become \"" + k +
+                                        "\"; kubectl keeps one at random (quote them)");
     }
     key(k, r.kind == ScalarKind::kStr ? tag : "!");
   }
@@ -638,8 +640,8 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-std::vector<Json> read(std::string_view text, std::string_view source,
-                       std::size_t first_document, std::size_t first_line) {
+std::vector<Json> read(std::string_view text, std::string_view source, std::size_t first_document,
+                       std::size_t first_line) {
   const std::string name(source);
   check_text(text, name, first_line);
   std::istringstream in{std::string(text)};

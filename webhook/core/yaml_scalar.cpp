@@ -199,7 +199,8 @@ bool clock(std::string_view& s) {
       s.remove_prefix(1);
     }
   }
-  if (s.size() >= 2 && (s[0] == '.' || s[0] == ',') && std::isdigit(static_cast<unsigned char>(s[1])) != 0) {
+  if (s.size() >= 2 && (s[0] == '.' || s[0] == ',') &&
+      std::isdigit(static_cast<unsigned char>(s[1])) != 0) {
     std::size_t n = 1;
     while (n < s.size() && std::isdigit(static_cast<unsigned char>(s[n])) != 0) {
       ++n;

@@ -54,13 +54,15 @@ bool number_like(std::string_view s) {
   if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
     s.remove_prefix(1);
   }
-  if (s.size() >= 5 && s[4] == '-' && s.substr(0, 4).find_first_not_of("0123456789") == std::string_view::npos) {
+  if (s.size() >= 5 && s[4] == '-' &&
+      s.substr(0, 4).find_first_not_of("0123456789") == std::string_view::npos) {
     return true;  // 2001-12-14..., a YAML 1.1 timestamp
   }
-  const bool starts = !s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) != 0 ||
-                                     (s[0] == '.' && s.size() > 1 &&
-                                      (std::isdigit(static_cast<unsigned char>(s[1])) != 0 ||
-                                       s[1] == '.' || s[1] == '_')));
+  const bool starts =
+      !s.empty() &&
+      (std::isdigit(static_cast<unsigned char>(s[0])) != 0 ||
+       (s[0] == '.' && s.size() > 1 &&
+        (std::isdigit(static_cast<unsigned char>(s[1])) != 0 || s[1] == '.' || s[1] == '_')));
   return starts && s.find_first_not_of("0123456789abcdefABCDEFxXoO_.:+-") == std::string::npos;
 }
 
