@@ -1,7 +1,7 @@
 // libFuzzer target: the manifest reader (YAML and JSON) and the writer.
-// Invariants: only InputError escapes read_documents; whatever it reads, write_documents writes
-// in both formats without throwing, and reading that output gives the same documents back (a
-// JSON stream of several documents comes back as one List holding them).
+// Invariants: only InputError escapes read_documents and inject_documents; whatever it reads,
+// write_documents writes in both formats without throwing, and reading that output gives the same
+// documents back (a JSON stream of several documents comes back as one List holding them).
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -9,7 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "core/config.h"
 #include "core/errors.h"
+#include "core/inject.h"
 #include "core/manifests.h"
 #include "fuzz_util.h"
 
@@ -30,7 +32,23 @@ void round_trip(const std::vector<Json>& docs, Format format) {
   }
   std::vector<Json> expected = docs;
   if (format == Format::kJson && docs.size() != 1) {
-    expected = {Json{{"apiVersion", "v1"}, {"kind", "List"}, {"items", docs}}};
+    // One List; the items of lists among the documents are lifted into it (named by their list).
+    Json items = Json::array();
+    for (const auto& d : docs) {
+      if (!sigv4::is_list(d) || !(d["items"].is_array() || d["items"].is_null())) {
+        items.push_back(d);
+        continue;
+      }
+      const std::string kind = d["kind"].get<std::string>();
+      for (const auto& item : d["items"].is_array() ? d["items"] : Json::array()) {
+        items.push_back(item);
+        if (item.is_object() && !item.contains("kind") && !item.contains("apiVersion")) {
+          items.back()["kind"] = kind.substr(0, kind.size() - 4);
+          items.back()["apiVersion"] = d.contains("apiVersion") ? d["apiVersion"] : Json("");
+        }
+      }
+    }
+    expected = {Json{{"apiVersion", "v1"}, {"kind", "List"}, {"items", items}}};
   }
   if (back != expected) {
     std::fprintf(stderr, "round trip changed the documents\nwritten:\n%s\n", text.c_str());
@@ -59,6 +77,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& doc : docs) {
     std::string pointer;
     (void)sigv4::pod_template_pointer(doc, pointer);
+  }
+  // Injection checks each pod (template) first: only InputError may escape it.
+  std::vector<Json> injected = docs;
+  try {
+    (void)sigv4::inject_documents(injected, sigv4::default_config(), "fuzz");
+  } catch (const sigv4::InputError&) {
   }
   round_trip(docs, Format::kYaml);
   round_trip(docs, Format::kJson);

@@ -15,15 +15,22 @@ namespace {
 
 constexpr const char* kInjectUsage = R"(Usage: sigv4-injector inject -f FILE|- [flags]
 
-Injects the iptables init container and the SigV4 proxy sidecar into every Pod and pod template
-(Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob) of a YAML or
-JSON manifest (multi-document, kind: List). Other objects pass through unchanged. Decisions go to
-standard error; the result to standard output. Same rules as the webhook's /mutate.
+Injects the iptables init container and the SigV4 proxy sidecar into every Pod (v1) and pod
+template of Deployment, StatefulSet, DaemonSet, ReplicaSet (apps/v1), ReplicationController (v1),
+Job and CronJob (batch/v1) of a manifest, read as kubectl reads it: YAML documents separated by
+---, JSON objects one after another (with or without --- lines between them), kind: List and
+typed lists (PodList, DeploymentList, ...). Everything else passes through unchanged, other
+groups and versions of those kinds included. Decisions go to standard error, one line per
+object; the result to standard output. Same rules as the webhook's /mutate; a workload whose own
+metadata says sigv4-injector.io/inject: disabled is skipped too. A pod template without
+containers, or with fields of the wrong type, is an error.
 
 Flags:
   -f, --filename FILE     manifest to read, - for standard input (required)
       --config FILE       injector config file (YAML), as given to 'serve'
-  -o, --output yaml|json  output format (default: the input's)
+  -o, --output yaml|json  output format (default: the input's). yaml: the documents separated
+                          by ---. json: one document as it is; several documents as one
+                          {"apiVersion": "v1", "kind": "List", "items": [...]}
       --sidecar-mode M    legacy|native (overrides the config)
       --region R          AWS region to sign for (overrides the config)
   -n, --namespace NS      namespace of objects without metadata.namespace, as kubectl's (picks
@@ -127,8 +134,16 @@ int run_inject(const std::vector<std::string>& raw) {
     const std::string ns = args.get("namespace").value_or("");
     for (const auto& report : inject_documents(docs, config, source, ns)) {
       const Decision& d = report.mutation.decision;
+      if (!report.passed_through.empty()) {
+        std::cerr << report.where << ": passed through (" << report.passed_through << ")\n";
+        continue;
+      }
       std::cerr << report.where << ": "
                 << (d.inject ? "injected" : "skipped (" + d.reasons_string() + ")") << "\n";
+      if (report.workload_opted_out) {
+        std::cerr << "  note: opted out on the workload itself; the webhook sees only its pod "
+                     "template, so set sigv4-injector.io/inject there too\n";
+      }
       for (const auto& warning : report.mutation.warnings) {
         std::cerr << "  warning: " << warning << "\n";
       }

@@ -7,6 +7,8 @@
 namespace sigv4 {
 namespace {
 
+constexpr std::string_view kInjectKey = "sigv4-injector.io/inject";
+
 std::string describe(const Json& doc) {
   const Json& metadata = field(doc, "metadata");
   std::string ns(string_field(metadata, "namespace"));
@@ -14,25 +16,186 @@ std::string describe(const Json& doc) {
   if (name.empty()) {
     name = std::string(string_field(metadata, "generateName"));
   }
-  return std::string(string_field(doc, "kind")) + " " + (ns.empty() ? "" : ns + "/") + name;
+  std::string out(string_field(doc, "kind"));
+  if (!name.empty() || !ns.empty()) {
+    out += " " + (ns.empty() ? "" : ns + "/") + name;
+  }
+  return out;
+}
+
+std::string type_name(const Json& v) {
+  if (v.is_null()) {
+    return "null";
+  }
+  if (v.is_array()) {
+    return "a list";
+  }
+  if (v.is_object()) {
+    return "a map";
+  }
+  return std::string("a ") + v.type_name();
+}
+
+// "/spec/template" -> "spec.template."; "" -> "".
+std::string dotted(const std::string& pointer) {
+  std::string out;
+  for (char c : pointer.empty() ? pointer : pointer.substr(1)) {
+    out += c == '/' ? '.' : c;
+  }
+  return pointer.empty() ? out : out + ".";
+}
+
+// Refuses a pod (template) we would inject whose shape would lose the user's data or inject a
+// pod that runs only the proxy: the path of every level, metadata maps of strings, a non-empty
+// list of container objects, lists of objects for initContainers and volumes.
+void check_pod(const Json& doc, const std::string& pointer, const std::string& where) {
+  const Json* node = &doc;
+  std::string path;
+  auto fail = [&](const std::string& at, const std::string& what) {
+    throw InputError(where + ": " + at, what);
+  };
+  std::size_t start = 1;
+  for (std::size_t i = 1; i <= pointer.size(); ++i) {
+    if (i == pointer.size() || pointer[i] == '/') {
+      const std::string key = pointer.substr(start, i - start);
+      start = i + 1;
+      path += (path.empty() ? "" : ".") + key;
+      if (!node->is_object() || !node->contains(key)) {
+        fail(path, "missing: the pod template to inject into");
+      }
+      node = &(*node)[key];
+      if (!node->is_object()) {
+        fail(path, "expected a map, got " + type_name(*node));
+      }
+    }
+  }
+  const std::string at = dotted(pointer);
+  const Json& metadata = field(*node, "metadata");
+  if (!metadata.is_null() && !metadata.is_object()) {
+    fail(at + "metadata", "expected a map, got " + type_name(metadata));
+  }
+  for (const char* key : {"annotations", "labels"}) {
+    const Json& map = field(metadata, key);
+    if (map.is_null()) {
+      continue;
+    }
+    if (!map.is_object()) {
+      fail(at + "metadata." + key, "expected a map of strings, got " + type_name(map));
+    }
+    for (const auto& [k, v] : map.items()) {
+      if (!v.is_string() && !v.is_null()) {
+        fail(at + "metadata." + key + "." + k,
+             "expected a string, got " + type_name(v) + " (quote it)");
+      }
+    }
+  }
+  const Json& spec = field(*node, "spec");
+  if (!spec.is_object()) {
+    fail(at + "spec", node->contains("spec") ? "expected a map, got " + type_name(spec)
+                                             : "missing: a pod needs spec.containers");
+  }
+  for (const char* key : {"containers", "initContainers", "volumes"}) {
+    const Json& list = field(spec, key);
+    const std::string list_path = at + "spec." + key;
+    if (list.is_null() && std::string_view(key) != "containers") {
+      continue;
+    }
+    if (!list.is_array()) {
+      fail(list_path, list.is_null() ? "missing: a pod needs at least one container"
+                                     : "expected a list, got " + type_name(list));
+    }
+    if (list.empty() && std::string_view(key) == "containers") {
+      fail(list_path, "empty: a pod needs at least one container");
+    }
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (!list[i].is_object()) {
+        fail(list_path + "[" + std::to_string(i) + "]",
+             "expected a map, got " + type_name(list[i]));
+      }
+    }
+  }
+}
+
+// A workload (not a Pod) opted out on its own metadata, which the webhook never sees.
+bool workload_opted_out(const Json& doc) {
+  const Json& metadata = field(doc, "metadata");
+  for (const char* key : {"labels", "annotations"}) {
+    const std::string_view v = string_field(field(metadata, key), kInjectKey);
+    if (v == "disabled" || v == "false") {
+      return true;
+    }
+  }
+  return false;
+}
+
+void inject_document(Json& doc, const Config& config, const std::string& where,
+                     std::string_view default_namespace, std::vector<InjectReport>& reports);
+
+void inject_list(Json& doc, const Config& config, const std::string& where,
+                 std::string_view default_namespace, std::vector<InjectReport>& reports) {
+  auto& items = doc["items"];
+  if (items.is_null()) {
+    return;
+  }
+  if (!items.is_array()) {
+    throw InputError(where + ": items", "expected a list of objects, got " + type_name(items));
+  }
+  const std::string_view kind = string_field(doc, "kind");
+  const Json item_kind = std::string(kind.substr(0, kind.size() - 4));
+  const Json item_version = field(doc, "apiVersion");
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::string item_where = where + " items[" + std::to_string(i) + "]";
+    if (!items[i].is_object()) {
+      throw InputError(item_where, "expected an object, got " + type_name(items[i]));
+    }
+    if (items[i].contains("kind") || items[i].contains("apiVersion")) {
+      inject_document(items[i], config, item_where, default_namespace, reports);
+      continue;
+    }
+    // As kubectl: the list's kind and apiVersion name the item. Decided on that, written as it was.
+    items[i]["kind"] = item_kind;
+    items[i]["apiVersion"] = item_version;
+    try {
+      inject_document(items[i], config, item_where, default_namespace, reports);
+    } catch (...) {
+      items[i].erase("kind");
+      items[i].erase("apiVersion");
+      throw;
+    }
+    items[i].erase("kind");
+    items[i].erase("apiVersion");
+  }
 }
 
 void inject_document(Json& doc, const Config& config, const std::string& where,
                      std::string_view default_namespace, std::vector<InjectReport>& reports) {
-  if (string_field(doc, "kind") == "List" && field(doc, "items").is_array()) {
-    auto& items = doc["items"];
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      inject_document(items[i], config, where + " items[" + std::to_string(i) + "]",
-                      default_namespace, reports);
-    }
+  if (is_list(doc)) {
+    inject_list(doc, config, where, default_namespace, reports);
     return;
   }
-  std::string pointer;
-  if (!pod_template_pointer(doc, pointer)) {
+  const std::string_view kind = string_field(doc, "kind");
+  const std::string_view api_version = string_field(doc, "apiVersion");
+  PodKind target = pod_kind(api_version, kind);
+  if (!target.injectable) {
+    InjectReport report;
+    report.where = where + " (" + describe(doc) + (api_version.empty() ? "" : ", ") +
+                   std::string(api_version) + ")";
+    report.passed_through = target.reason;
+    reports.push_back(std::move(report));
+    return;
+  }
+  const std::string& pointer = target.pointer;
+  const std::string located = where + " (" + describe(doc) + ")";
+  check_pod(doc, pointer, located);
+  if (kind != "Pod" && workload_opted_out(doc)) {
+    InjectReport report;
+    report.where = located;
+    report.mutation.decision.reasons.push_back(Reason::kOptedOut);
+    report.workload_opted_out = true;
+    reports.push_back(std::move(report));
     return;
   }
   Json& pod = pointer.empty() ? doc : doc[Json::json_pointer(pointer)];
-  std::string_view kind = string_field(doc, "kind");
   PodRequest request;
   request.namespace_name = string_field(field(doc, "metadata"), "namespace");
   if (request.namespace_name.empty()) {
@@ -42,8 +205,7 @@ void inject_document(Json& doc, const Config& config, const std::string& where,
   request.pod = &view.root();
   // Templates carry no ownerReferences: the workload kind says who will own the pods.
   request.owner_kind = (kind == "Job" || kind == "CronJob") ? "Job" : "";
-  InjectReport report{where + " (" + describe(doc) + ")",
-                      mutate_pod(request, config, Route::kMutate)};
+  InjectReport report{located, mutate_pod(request, config, Route::kMutate), "", false};
   if (report.mutation.denial) {
     std::string field_path =
         pointer.empty() ? "metadata.annotations" : pointer.substr(1) + "/metadata/annotations";

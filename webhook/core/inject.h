@@ -10,17 +10,24 @@
 
 namespace sigv4 {
 
-// What happened to one pod (template) of a manifest.
+// What happened to one object of a manifest.
 struct InjectReport {
   std::string where;  // "deploy.yaml: document 1 items[0] (Deployment app1/web)"
   Mutation mutation;  // decision, warnings (patch already applied)
+  // Set when the object was passed through without a decision on a pod: why (not a pod kind, a
+  // group/version that is not the built-in one).
+  std::string passed_through;
+  // Set for a workload opted out on its own metadata (the webhook sees only the template).
+  bool workload_opted_out = false;
 };
 
-// Injects, in place, into every Pod and workload pod template of `documents` (recursing into
-// `kind: List` items) with the /mutate rules; other objects are left untouched. Returns one report
-// per pod (template) found. An object's namespace is its metadata.namespace, else
-// `default_namespace` (kubectl's -n). Throws InputError naming `source`, the document index and
-// the field when a pod carries an invalid override.
+// Injects, in place, into every Pod and workload pod template of `documents` (recursing into the
+// items of `kind: List` and typed lists such as PodList) with the /mutate rules; other objects are
+// left untouched. Returns one report per object. An object's namespace is its
+// metadata.namespace, else `default_namespace` (kubectl's -n). Throws InputError naming `source`, the document
+// index and the field when a pod carries an invalid override, when a pod (template) we would
+// inject is malformed (no containers, fields of the wrong type), or a list's items are not a list
+// of objects.
 std::vector<InjectReport> inject_documents(std::vector<Json>& documents, const Config& config,
                                            std::string_view source,
                                            std::string_view default_namespace = {});

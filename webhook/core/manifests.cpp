@@ -1,8 +1,11 @@
 #include "manifests.h"
 
+#include <algorithm>
 #include <cctype>
+#include <iterator>
 
 #include "admission.h"
+#include "errors.h"
 #include "yaml.h"
 
 namespace sigv4 {
@@ -10,8 +13,94 @@ namespace {
 
 // The JSON reader's nesting bound, the YAML reader's too.
 constexpr std::size_t kMaxDepth = 512;
+// kubectl looks this far into a stream for the `{` that makes it read JSON first.
+constexpr std::size_t kJsonPeekBytes = 4096;
+
+bool json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Go's unicode.IsSpace, which kubectl uses to find the first character of a stream.
+bool go_space(unsigned long cp) {
+  return (cp >= 0x09 && cp <= 0x0d) || cp == 0x20 || cp == 0x85 || cp == 0xa0 || cp == 0x1680 ||
+         (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f ||
+         cp == 0x205f || cp == 0x3000;
+}
+
+// Where one JSON value starting at text[pos] ends (brackets balanced outside strings), or npos.
+// The value itself is checked by the JSON parser.
+std::size_t json_value_end(std::string_view text, std::size_t pos) {
+  std::size_t depth = 0;
+  for (std::size_t i = pos; i < text.size(); ++i) {
+    const char c = text[i];
+    const bool in_scalar = depth == 0 && i > pos;
+    if (in_scalar &&
+        (json_space(c) || std::string_view("{}[]\",:").find(c) != std::string_view::npos)) {
+      return i;
+    }
+    if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\') {
+          ++i;
+        }
+      }
+      if (i >= text.size()) {
+        return std::string_view::npos;
+      }
+      if (depth == 0) {
+        return i + 1;
+      }
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (depth == 0) {
+        return std::string_view::npos;
+      }
+      if (--depth == 0) {
+        return i + 1;
+      }
+    }
+  }
+  return depth == 0 ? text.size() : std::string_view::npos;
+}
+
+std::size_t line_at(std::string_view text, std::size_t pos) {
+  const std::string_view head = text.substr(0, pos);
+  return static_cast<std::size_t>(std::count(head.begin(), head.end(), '\n'));
+}
+
+// After the JSON values kubectl read, it eats whitespace up to and including the first newline
+// and reads the rest as YAML.
+std::size_t skip_to_yaml(std::string_view text, std::size_t pos) {
+  while (pos < text.size()) {
+    unsigned long cp = 0;
+    const std::size_t length = yaml::next_code_point(text, pos, cp);
+    if (length == 0 || !go_space(cp)) {
+      break;
+    }
+    pos += length;
+    if (cp == '\n') {
+      break;
+    }
+  }
+  return pos;
+}
+
+bool field_is_array_or_null(const Json& list) {
+  return list["items"].is_array() || list["items"].is_null();
+}
 
 }  // namespace
+
+bool is_list(const Json& object) {
+  if (!object.is_object() || !object.contains("items")) {
+    return false;
+  }
+  const auto kind = object.find("kind");
+  if (kind == object.end() || !kind->is_string()) {
+    return false;
+  }
+  const auto& k = kind->get_ref<const std::string&>();
+  return k.size() >= 4 && k.compare(k.size() - 4, 4, "List") == 0;
+}
 
 Format detect_format(std::string_view text) {
   for (char c : text) {
@@ -23,17 +112,74 @@ Format detect_format(std::string_view text) {
   return Format::kYaml;
 }
 
+bool starts_as_json(std::string_view text) {
+  const std::string_view peek = text.substr(0, kJsonPeekBytes);
+  for (std::size_t i = 0; i < peek.size();) {
+    unsigned long cp = 0;
+    const std::size_t length = yaml::next_code_point(peek, i, cp);
+    if (length == 0 || !go_space(cp)) {
+      return peek[i] == '{' || peek[i] == '[';
+    }
+    i += length;
+  }
+  return false;
+}
+
+// As kubectl's YAMLOrJSONDecoder: a stream opening with `{` is read as JSON values, one after
+// another; at the first that does not parse, a stream of at most one value so far goes on as
+// YAML from the end of that value (so `{...}` then `---` then YAML or JSON documents works), a
+// stream of two or more is an error. JSON `null` documents are dropped, like empty YAML ones.
 std::vector<Json> read_documents(std::string_view text, std::string_view source) {
   std::vector<Json> docs;
-  if (detect_format(text) == Format::kJson) {
-    // The webhook's parser: the same tree as Json::parse, linear in the number of keys.
-    JsonLimits limits;
-    limits.max_depth = kMaxDepth;
-    limits.max_string_bytes = text.size();
-    docs.push_back(parse_json_limited(text, limits, std::string(source) + ": document 0"));
-    return docs;
+  if (!starts_as_json(text)) {
+    return yaml::read(text, source);
   }
-  return yaml::read(text, source);
+  JsonLimits limits;
+  limits.max_depth = kMaxDepth;
+  limits.max_string_bytes = text.size();
+  std::size_t pos = 0;
+  std::size_t count = 0;
+  std::size_t line = 0;  // counted as the values go by: a stream of many stays linear
+  std::size_t line_pos = 0;
+  auto line_of = [&](std::size_t at) {
+    line += line_at(text.substr(line_pos), at - line_pos);
+    line_pos = at;
+    return line;
+  };
+  for (;;) {
+    std::size_t start = pos;
+    while (start < text.size() && json_space(text[start])) {
+      ++start;
+    }
+    if (start == text.size()) {
+      return docs;
+    }
+    const std::string what = std::string(source) + ": document " + std::to_string(count) +
+                             ": line " + std::to_string(line_of(start) + 1);
+    const std::size_t end = json_value_end(text, start);
+    try {
+      if (end == std::string_view::npos) {
+        throw InputError(what, "malformed JSON: no complete value");
+      }
+      Json doc = parse_json_limited(text.substr(start, end - start), limits, what);
+      ++count;
+      if (!doc.is_null()) {
+        docs.push_back(std::move(doc));
+      }
+      pos = end;
+    } catch (const InputError& e) {
+      // Past the depth bound YAML would fail too, less clearly.
+      if (count > 1 || e.detail().rfind("JSON nested deeper", 0) == 0) {
+        throw;
+      }
+      break;
+    }
+  }
+  pos = skip_to_yaml(text, pos);
+  for (Json& doc : yaml::read(text.substr(pos), source, count, line_of(pos))) {
+    docs.push_back(std::move(doc));
+  }
+  return docs;
 }
 
 std::string write_documents(const std::vector<Json>& documents, Format format) {
@@ -41,7 +187,22 @@ std::string write_documents(const std::vector<Json>& documents, Format format) {
     if (documents.size() == 1) {
       return documents.front().dump(2) + "\n";
     }
-    Json list = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", documents}};
+    Json items = Json::array();
+    for (const Json& doc : documents) {
+      if (!is_list(doc) || !field_is_array_or_null(doc)) {
+        items.push_back(doc);
+        continue;
+      }
+      const std::string& kind = doc["kind"].get_ref<const std::string&>();
+      for (const Json& item : doc["items"].is_array() ? doc["items"] : Json::array()) {
+        items.push_back(item);
+        if (item.is_object() && !item.contains("kind") && !item.contains("apiVersion")) {
+          items.back()["kind"] = kind.substr(0, kind.size() - 4);
+          items.back()["apiVersion"] = doc.contains("apiVersion") ? doc["apiVersion"] : Json("");
+        }
+      }
+    }
+    Json list = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", std::move(items)}};
     return list.dump(2) + "\n";
   }
   std::string out;
@@ -56,6 +217,57 @@ std::string write_documents(const std::vector<Json>& documents, Format format) {
   if (detect_format(out) == Format::kJson) {
     out.insert(0, "---\n");
   }
+  return out;
+}
+
+namespace {
+
+struct KindRow {
+  std::string_view kind;
+  std::string_view api_version;  // the one served version of the built-in kind
+  std::string_view pointer;
+};
+
+// kind                   served apiVersion  pod (template)
+constexpr KindRow kKinds[] = {
+    {"Pod", "v1", ""},
+    {"Deployment", "apps/v1", "/spec/template"},
+    {"StatefulSet", "apps/v1", "/spec/template"},
+    {"DaemonSet", "apps/v1", "/spec/template"},
+    {"ReplicaSet", "apps/v1", "/spec/template"},
+    {"ReplicationController", "v1", "/spec/template"},
+    {"Job", "batch/v1", "/spec/template"},
+    {"CronJob", "batch/v1", "/spec/jobTemplate/spec/template"},
+};
+
+// Group/versions the built-in workload kinds were once served at (removed in 1.16, 1.22, 1.25).
+constexpr std::string_view kRemoved[] = {"extensions/v1beta1", "apps/v1beta1", "apps/v1beta2",
+                                         "batch/v1beta1", "batch/v2alpha1"};
+
+}  // namespace
+
+PodKind pod_kind(std::string_view api_version, std::string_view kind) {
+  PodKind out;
+  for (const auto& row : kKinds) {
+    if (row.kind != kind) {
+      continue;
+    }
+    if (row.api_version == api_version) {
+      out.injectable = true;
+      out.pointer = row.pointer;
+      return out;
+    }
+    const std::string served = std::string(row.api_version);
+    if (std::find(std::begin(kRemoved), std::end(kRemoved), api_version) != std::end(kRemoved)) {
+      out.reason = std::string(api_version) + " is not served any more; use " + served;
+    } else if (api_version.empty()) {
+      out.reason = "no apiVersion; " + std::string(kind) + " is " + served;
+    } else {
+      out.reason = "not the built-in " + std::string(kind) + " (" + served + ")";
+    }
+    return out;
+  }
+  out.reason = kind.empty() ? "no kind" : "not a pod or workload kind";
   return out;
 }
 

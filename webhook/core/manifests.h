@@ -19,8 +19,29 @@ std::vector<Json> read_documents(std::string_view text, std::string_view source)
 Format detect_format(std::string_view text);
 
 // Writes documents as a YAML stream (separated by `---`) or as JSON (one document as is, several
-// as a `List`).
+// as one `List`, the items of lists among them in its items as kubectl would read them: a list
+// inside a List is not one kubectl can read).
 std::string write_documents(const std::vector<Json>& documents, Format format);
+
+// Whether kubectl reads `object` as a list of objects: a kind ending in List with `items`.
+bool is_list(const Json& object);
+
+// Whether the stream would be read as JSON first, as kubectl decides: its first non-space
+// character (within the first 4096 bytes) is `{` or `[`.
+bool starts_as_json(std::string_view text);
+
+// How `inject` treats an object of this apiVersion and kind.
+struct PodKind {
+  bool injectable = false;
+  std::string pointer;  // the pod (template): "" for a Pod, "/spec/template", ...
+  std::string reason;   // why it passes through, when not injectable
+};
+
+// The built-in pod kinds at their served group/version (Pod v1; Deployment, StatefulSet,
+// DaemonSet, ReplicaSet apps/v1; ReplicationController v1; Job, CronJob batch/v1) are
+// injectable; the same kinds of another group or version, and every other kind, are not, with a
+// reason that names removed APIs as such.
+PodKind pod_kind(std::string_view api_version, std::string_view kind);
 
 // The JSON pointer of the pod (template) inside a workload object of a known kind: "" for a
 // Pod, "/spec/template" for Deployment & co, "/spec/jobTemplate/spec/template" for CronJob.

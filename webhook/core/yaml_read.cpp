@@ -2,11 +2,15 @@
 // through events (not YAML::LoadAll's node graph) lets the reader bound alias expansion by what
 // it really builds, expand merge keys (<<) as kubectl's YAML library does, keep large maps linear,
 // and stop on the inputs that send YAML::LoadAll into an endless loop (yaml-cpp 0.7: `"s", b]`).
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/exceptions.h>
 #include <yaml-cpp/mark.h>
 #include <yaml-cpp/parser.h>
 
+#include <cfloat>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 #include <unordered_map>
@@ -26,7 +30,9 @@ constexpr std::size_t kMaxNodes = 1'000'000;
 constexpr std::size_t kMaxAliasBytes = std::size_t{64} << 20;
 constexpr std::size_t kMaxDepth = 512;
 
-std::string line_of(const YAML::Mark& mark) { return "line " + std::to_string(mark.line + 1); }
+std::string line_of(const YAML::Mark& mark, std::size_t first_line) {
+  return "line " + std::to_string(static_cast<std::size_t>(mark.line) + first_line + 1);
+}
 
 // YAML's printable characters (what kubectl's YAML library accepts in a stream): tab, line
 // breaks, and Unicode past the C0/C1 controls, less the surrogates, U+FFFE and U+FFFF.
@@ -38,8 +44,8 @@ bool printable(unsigned long cp) {
 
 // Refuses text that is not printable UTF-8 before yaml-cpp sees it: yaml-cpp would otherwise
 // guess UTF-16 from NUL bytes and replace what it cannot decode, changing the documents.
-void check_text(std::string_view text, const std::string& source) {
-  std::size_t line = 1;
+void check_text(std::string_view text, const std::string& source, std::size_t first_line) {
+  std::size_t line = first_line + 1;
   std::size_t column = 1;
   for (std::size_t i = 0; i < text.size();) {
     unsigned long cp = 0;
@@ -69,6 +75,189 @@ void check_text(std::string_view text, const std::string& source) {
   }
 }
 
+constexpr std::string_view kYamlTag = "tag:yaml.org,2002:";
+
+std::string_view kind_tag(ScalarKind kind) {
+  switch (kind) {
+    case ScalarKind::kNull:
+      return "!!null";
+    case ScalarKind::kBool:
+      return "!!bool";
+    case ScalarKind::kInt:
+    case ScalarKind::kUint:
+      return "!!int";
+    case ScalarKind::kFloat:
+      return "!!float";
+    case ScalarKind::kTimestamp:
+      return "!!timestamp";
+    default:
+      return "!!str";
+  }
+}
+
+// A !!binary scalar as kubectl reads it: base64 (line breaks ignored, padding required), and
+// the bytes as a JSON string, where Go writes U+FFFD for each byte that is not valid UTF-8.
+std::string decode_binary(const std::string& text, const std::string& where) {
+  constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string chars;
+  for (char c : text) {
+    if (c != '\n' && c != '\r') {
+      chars += c;
+    }
+  }
+  auto bad = [&] { return InputError(where, "!!binary value contains invalid base64 data"); };
+  if (chars.size() % 4 != 0) {
+    throw bad();
+  }
+  std::string bytes;
+  for (std::size_t i = 0; i < chars.size(); i += 4) {
+    unsigned long quantum = 0;
+    std::size_t pad = 0;
+    for (std::size_t k = 0; k < 4; ++k) {
+      const char c = chars[i + k];
+      if (c == '=' && i + 4 == chars.size() && k >= 2) {
+        ++pad;
+        quantum <<= 6;
+        continue;
+      }
+      const std::size_t v = kAlphabet.find(c);
+      if (v == std::string_view::npos || pad > 0) {
+        throw bad();
+      }
+      quantum = quantum << 6 | v;
+    }
+    bytes += static_cast<char>(quantum >> 16 & 0xff);
+    if (pad < 2) {
+      bytes += static_cast<char>(quantum >> 8 & 0xff);
+    }
+    if (pad < 1) {
+      bytes += static_cast<char>(quantum & 0xff);
+    }
+  }
+  std::string out;
+  for (std::size_t i = 0; i < bytes.size();) {
+    unsigned long cp = 0;
+    const std::size_t length = next_code_point(bytes, i, cp);
+    if (length == 0) {
+      out += "\xef\xbf\xbd";
+      ++i;
+    } else {
+      out.append(bytes, i, length);
+      i += length;
+    }
+  }
+  return out;
+}
+
+// A scalar as kubectl reads it from yaml-cpp's tag: "?" plain (resolved), "!" quoted or
+// non-specific and custom tags (a string), or a YAML tag, which must match what it tags.
+Scalar tagged_scalar(const std::string& tag, const std::string& text, const std::string& where) {
+  if (tag == "?") {
+    return resolve_scalar(text, true);
+  }
+  if (tag.rfind(kYamlTag, 0) != 0) {
+    return {ScalarKind::kStr, text};
+  }
+  const std::string_view name = std::string_view(tag).substr(kYamlTag.size());
+  if (name == "binary") {
+    return {ScalarKind::kStr, decode_binary(text, where)};
+  }
+  ScalarKind want = ScalarKind::kStr;
+  if (name == "int") {
+    want = ScalarKind::kInt;
+  } else if (name == "float") {
+    want = ScalarKind::kFloat;
+  } else if (name == "bool") {
+    want = ScalarKind::kBool;
+  } else if (name == "null") {
+    want = ScalarKind::kNull;
+  } else if (name == "timestamp") {
+    want = ScalarKind::kTimestamp;
+  } else {
+    return {ScalarKind::kStr,
+            text};  // !!str, and tags go-yaml does not resolve (!!map on a scalar)
+  }
+  Scalar r = resolve_scalar(text, want == ScalarKind::kTimestamp);
+  if (want == ScalarKind::kFloat && r.kind == ScalarKind::kInt) {
+    r.number = r.value.get<double>();  // go-yaml makes the int a float64
+  }
+  const bool is_int = r.kind == ScalarKind::kInt || r.kind == ScalarKind::kUint;
+  if (r.kind != want && !(want == ScalarKind::kInt && is_int) &&
+      !(want == ScalarKind::kFloat && is_int)) {
+    throw InputError(where, "cannot decode " + std::string(kind_tag(r.kind)) + " `" + text +
+                                "` as a !!" + std::string(name));
+  }
+  return r;
+}
+
+// Go's strconv.FormatFloat(f, 'g', -1, 32), which sigs.k8s.io/yaml uses for a float key.
+std::string go_float32_key(double d) {
+  if (std::isnan(d)) {
+    return ".nan";
+  }
+  if (std::fabs(d) >= 3.4028235677973366e38) {  // rounds to infinity as a float32
+    return d > 0 ? ".inf" : "-.inf";
+  }
+  char buf[64];
+  const auto result =
+      std::to_chars(buf, buf + sizeof buf, static_cast<float>(d), std::chars_format::scientific);
+  std::string_view sci(buf, static_cast<std::size_t>(result.ptr - buf));
+  std::string out;
+  if (sci[0] == '-') {
+    out += '-';
+    sci.remove_prefix(1);
+  }
+  const std::size_t e = sci.find('e');
+  std::string digits;
+  for (char c : sci.substr(0, e)) {
+    if (c != '.') {
+      digits += c;
+    }
+  }
+  int exp = 0;
+  std::string_view exp_text = sci.substr(e + 1);
+  if (exp_text[0] == '+') {
+    exp_text.remove_prefix(1);
+  }
+  std::from_chars(exp_text.data(), exp_text.data() + exp_text.size(), exp);
+  const auto nd = static_cast<int>(digits.size());
+  if (exp < -4 || exp >= 6) {
+    out += digits[0];
+    if (nd > 1) {
+      out += '.';
+      out += digits.substr(1);
+    }
+    char tail[16];
+    std::snprintf(tail, sizeof tail, "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
+    return out + tail;
+  }
+  const int dp = exp + 1;  // digits before the point
+  if (dp > 0) {
+    for (int i = 0; i < dp; ++i) {
+      out += i < nd ? digits[static_cast<std::size_t>(i)] : '0';
+    }
+  } else {
+    out += '0';
+  }
+  if (nd > dp) {
+    out += '.';
+    for (int i = dp; i < nd; ++i) {
+      out += i < 0 ? '0' : digits[static_cast<std::size_t>(i)];
+    }
+  }
+  return out;
+}
+
+// Whether a string key could meet a converted one (true, 1, 1.5, .inf ...).
+bool looks_converted(const std::string& k) {
+  if (k == "true" || k == "false" || k == ".inf" || k == "-.inf" || k == ".nan") {
+    return true;
+  }
+  return !k.empty() && (std::isdigit(static_cast<unsigned char>(k[0])) != 0 || k[0] == '-') &&
+         k.find_first_not_of("0123456789.e+-") == std::string::npos;
+}
+
 // What an alias copies: the anchored value and what it cost to build.
 struct Anchored {
   Json value;
@@ -77,11 +266,13 @@ struct Anchored {
   std::size_t depth = 0;
   bool scalar = false;
   std::string text;  // a scalar's text as written, for an alias used as a key
+  std::string tag;   // and its tag
 };
 
 class Builder : public YAML::EventHandler {
  public:
-  explicit Builder(std::string source) : source_(std::move(source)) {}
+  Builder(std::string source, std::size_t first_document, std::size_t first_line)
+      : source_(std::move(source)), first_document_(first_document), first_line_(first_line) {}
 
   // The documents read so far (empty ones dropped).
   std::vector<Json>& documents() { return documents_; }
@@ -89,12 +280,13 @@ class Builder : public YAML::EventHandler {
   void OnDocumentStart(const YAML::Mark& mark) override {
     // yaml-cpp 0.7 can hand out documents forever without consuming a token it cannot place.
     if (started_ && mark.pos <= last_start_) {
-      throw InputError(source_ + ": " + line_of(mark), "not valid YAML: unexpected content");
+      throw InputError(source_ + ": " + line_of(mark, first_line_),
+                       "not valid YAML: unexpected content");
     }
     started_ = true;
     last_start_ = mark.pos;
     anchors_.clear();  // anchors do not reach across documents
-    document_ = started_documents_++;
+    document_ = first_document_ + started_documents_++;
   }
 
   void OnDocumentEnd() override {
@@ -106,10 +298,10 @@ class Builder : public YAML::EventHandler {
 
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     if (want_key()) {
-      throw InputError(where(mark), "mapping keys must be strings");
+      throw InputError(where(mark), "a null mapping key, which kubectl refuses (quote it)");
     }
     count(0);
-    remember(anchor, Json(nullptr), 1, 0, 0, true, "");
+    remember(anchor, Json(nullptr), 1, 0, 0, true, "", "?");
     value(mark, Json(nullptr));
   }
 
@@ -123,7 +315,11 @@ class Builder : public YAML::EventHandler {
       if (!a.scalar) {
         throw InputError(where(mark), "mapping keys must be strings");
       }
-      key(a.text, "!");
+      if (a.tag == "?" && a.text == "<<") {
+        key("<<", "!");  // an alias is never a merge key
+      } else {
+        key_scalar(mark, a.text, a.tag);
+      }
       return;
     }
     nodes_ += a.nodes;
@@ -151,15 +347,17 @@ class Builder : public YAML::EventHandler {
       throw InputError(where(mark), "not valid UTF-8");
     }
     if (want_key()) {
-      remember(anchor, Json(text), 1, text.size(), 0, true, text);
-      key(text, tag);
+      remember(anchor, Json(text), 1, text.size(), 0, true, text, tag);
+      key_scalar(mark, text, tag);
       return;
     }
     count(text.size());
-    Json v = (tag == "!" || tag == "tag:yaml.org,2002:str" || tag == "tag:yaml.org,2002:binary")
-                 ? Json(text)
-                 : resolve_plain(text, where(mark));
-    remember(anchor, v, 1, text.size(), 0, true, text);
+    Scalar r = tagged_scalar(tag, text, where(mark));
+    if (r.value.is_number_float() && !std::isfinite(r.value.get<double>())) {
+      throw InputError(where(mark), "JSON cannot hold " + text);
+    }
+    Json v = std::move(r.value);
+    remember(anchor, v, 1, text.size(), 0, true, text, tag);
     value(mark, std::move(v));
   }
 
@@ -193,6 +391,8 @@ class Builder : public YAML::EventHandler {
     std::string key;        // a map's current key
     std::string path;       // the container's path, for errors
     YAML::Mark mark;
+    // Keys that are or could be converted scalars (1, true, 1.5), with what they read as.
+    std::unordered_map<std::string, std::pair<ScalarKind, Json>> typed_keys;
   };
 
   bool want_key() const {
@@ -216,7 +416,7 @@ class Builder : public YAML::EventHandler {
 
   std::string where(const YAML::Mark& mark) const {
     std::string p = path();
-    return source_ + ": document " + std::to_string(document_) + ": " + line_of(mark) +
+    return source_ + ": document " + std::to_string(document_) + ": " + line_of(mark, first_line_) +
            (p.empty() ? "" : ": " + p);
   }
 
@@ -229,10 +429,53 @@ class Builder : public YAML::EventHandler {
   }
 
   void remember(YAML::anchor_t anchor, Json value, std::size_t nodes, std::size_t bytes,
-                std::size_t depth, bool scalar, const std::string& text) {
+                std::size_t depth, bool scalar, const std::string& text,
+                const std::string& tag = "") {
     if (anchor != 0) {
-      anchors_[anchor] = Anchored{std::move(value), nodes, bytes, depth, scalar, text};
+      anchors_[anchor] = Anchored{std::move(value), nodes, bytes, depth, scalar, text, tag};
     }
+  }
+
+  // A scalar key as sigs.k8s.io/yaml makes it: int, float and bool keys become strings, null and
+  // unsigned keys are refused. Two keys that read differently but become the same string are
+  // refused too: kubectl keeps one of them at random.
+  void key_scalar(const YAML::Mark& mark, const std::string& text, const std::string& tag) {
+    Scalar r = tagged_scalar(tag, text, where(mark));
+    std::string k;
+    switch (r.kind) {
+      case ScalarKind::kNull:
+        throw InputError(where(mark), "a null mapping key, which kubectl refuses (quote it)");
+      case ScalarKind::kUint:
+        throw InputError(where(mark), "the mapping key " + text +
+                                          " is past int64, which kubectl refuses (quote it)");
+      case ScalarKind::kBool:
+        k = r.value.get<bool>() ? "true" : "false";
+        break;
+      case ScalarKind::kInt:
+        k = std::to_string(r.value.get<long long>());
+        break;
+      case ScalarKind::kFloat:
+        k = go_float32_key(r.number);
+        break;
+      default:
+        k = r.value.get<std::string>();
+    }
+    if (r.kind == ScalarKind::kStr || r.kind == ScalarKind::kTimestamp) {
+      if (!looks_converted(k)) {
+        key(k, tag);
+        return;
+      }
+      r.kind = ScalarKind::kStr;
+      r.value = k;
+    }
+    auto& seen = frames_.back().typed_keys;
+    auto [it, inserted] = seen.try_emplace(k, r.kind, r.value);
+    if (!inserted && (it->second.first != r.kind || it->second.second != r.value)) {
+      throw InputError(where(mark), "the keys " + k +
+                                        " here read as different values that both become \"" + k +
+                                        "\"; kubectl keeps one at random (quote them)");
+    }
+    key(k, r.kind == ScalarKind::kStr ? tag : "!");
   }
 
   void key(const std::string& text, const std::string& tag) {
@@ -334,6 +577,8 @@ class Builder : public YAML::EventHandler {
   }
 
   std::string source_;
+  std::size_t first_document_ = 0;
+  std::size_t first_line_ = 0;
   std::vector<Json> documents_;
   std::size_t document_ = 0;  // index in the stream, empty documents included
   std::size_t started_documents_ = 0;
@@ -395,17 +640,23 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-std::vector<Json> read(std::string_view text, std::string_view source) {
+std::vector<Json> read(std::string_view text, std::string_view source, std::size_t first_document,
+                       std::size_t first_line) {
   const std::string name(source);
-  check_text(text, name);
+  check_text(text, name, first_line);
   std::istringstream in{std::string(text)};
-  Builder builder(name);
+  Builder builder(name, first_document, first_line);
   try {
     YAML::Parser parser(in);
     while (parser.HandleNextDocument(builder)) {
     }
+  } catch (const YAML::DeepRecursion& e) {
+    throw InputError(name + ": " + line_of(e.mark, first_line),
+                     "nested deeper than " + std::to_string(e.depth()) +
+                         " levels, the YAML reader's bound (JSON input reads to " +
+                         std::to_string(kMaxDepth) + ")");
   } catch (const YAML::Exception& e) {
-    throw InputError(name + ": " + line_of(e.mark), "not valid YAML: " + e.msg);
+    throw InputError(name + ": " + line_of(e.mark, first_line), "not valid YAML: " + e.msg);
   }
   return std::move(builder.documents());
 }

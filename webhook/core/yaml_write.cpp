@@ -2,7 +2,9 @@
 // their key, `|` blocks for multi-line text). Every string reads back as written: a scalar is
 // plain only when it resolves to the same string, and characters YAML cannot hold raw are
 // escaped inside double quotes, which yaml-cpp's emitter cannot do for U+FFFE and U+FFFF.
+#include <cctype>
 #include <cstdio>
+#include <string_view>
 
 #include "errors.h"
 #include "yaml.h"
@@ -45,6 +47,25 @@ bool all_raw(std::string_view s, bool allow_newline) {
 
 bool blank(char c) { return c == ' ' || c == '\t' || c == '\n'; }
 
+// Whether another YAML reader could take `s` for a number or a date: YAML 1.1 ints (0b, 0x, 0
+// octal, base 60 like 1:20) and floats (1.2.3, 1e400 past range), YAML 1.2 numbers, and 1.1
+// timestamps. kubectl's reader takes most as strings, but whoever reads our output next may not.
+bool number_like(std::string_view s) {
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+    s.remove_prefix(1);
+  }
+  if (s.size() >= 5 && s[4] == '-' &&
+      s.substr(0, 4).find_first_not_of("0123456789") == std::string_view::npos) {
+    return true;  // 2001-12-14..., a YAML 1.1 timestamp
+  }
+  const bool starts =
+      !s.empty() &&
+      (std::isdigit(static_cast<unsigned char>(s[0])) != 0 ||
+       (s[0] == '.' && s.size() > 1 &&
+        (std::isdigit(static_cast<unsigned char>(s[1])) != 0 || s[1] == '.' || s[1] == '_')));
+  return starts && s.find_first_not_of("0123456789abcdefABCDEFxXoO_.:+-") == std::string::npos;
+}
+
 // Whether `s` can be written plain and read back as the same string.
 bool plain(const std::string& s) {
   if (s.empty() || s.front() == ' ' || s.back() == ' ' || s.back() == ':' || !all_raw(s, false)) {
@@ -56,8 +77,8 @@ bool plain(const std::string& s) {
   } catch (const InputError&) {
     return false;
   }
-  if (!resolved.is_string()) {
-    return false;
+  if (!resolved.is_string() || number_like(s) || s == "=" || s == "<<") {
+    return false;  // `=` is YAML 1.1's value key, `<<` its merge key
   }
   // Indicators that start flow collections, anchors, tags, comments, block scalars or quotes;
   // `-`, `?` and `:` only when a blank follows.
