@@ -101,7 +101,9 @@ expect "inject --namespace=NS" 0 '"cpu": "150m"' -- "$BIN" inject -f "$TMP/no-ns
 expect "inject without -n: the config's resources" 0 '"cpu": "25m"' -- "$BIN" inject -f "$TMP/no-ns.json" -o json --config "$TMP/ns.yaml"
 expect "metadata.namespace wins over -n" 0 '"cpu": "25m"' -- "$BIN" inject -f "$TMP/team-b.json" -o json --config "$TMP/ns.yaml" -n team-a
 expect "patch -n picks the namespace's resources" 0 '"cpu": "150m"' -- "$BIN" patch -f "$TMP/no-ns.json" --config "$TMP/ns.yaml" -n team-a
-expect "patch --path /mutate/pod-security is a usage error" 2 'expected /mutate' -- "$BIN" patch -f "$TMP/no-ns.json" --path /mutate/pod-security
+expect "patch --path /mutate/pod-security warns about Pod Security" 0 'warning: sigv4-injector: this namespace enforces Pod Security' -- "$BIN" patch -f "$TMP/no-ns.json" --path /mutate/pod-security
+expect "patch --path /mutate/annotated/pod-security" 0 '^\[\]$' -- "$BIN" patch -f "$TMP/no-ns.json" --path /mutate/annotated/pod-security
+expect "patch --path /other is a usage error" 2 'expected /mutate' -- "$BIN" patch -f "$TMP/no-ns.json" --path /mutate/other
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -1,5 +1,6 @@
 // The offline doors onto the mutator: `inject` (manifests in, manifests out) and `patch`
 // (a Pod or an AdmissionReview in, the JSONPatch or the review response out).
+#include <algorithm>
 #include <iostream>
 
 #include "args.h"
@@ -9,6 +10,7 @@
 #include "core/manifests.h"
 #include "core/mutator.h"
 #include "core/pod.h"
+#include "server/metrics.h"
 
 namespace sigv4::cli {
 namespace {
@@ -51,7 +53,8 @@ prints the RFC 6902 JSONPatch array ([] when nothing would change).
 Flags:
   -f, --filename FILE     Pod or AdmissionReview (JSON or YAML), - for standard input (required)
       --config FILE       injector config file (YAML), as given to 'serve'
-      --path P            /mutate (default) or /mutate/annotated
+      --path P            /mutate (default), /mutate/annotated, or their Pod Security twins
+                          /mutate/pod-security, /mutate/annotated/pod-security
       --sidecar-mode M    legacy|native (overrides the config)
       --region R          AWS region to sign for (overrides the config)
   -n, --namespace NS      namespace of a Pod without metadata.namespace
@@ -169,11 +172,14 @@ int run_patch(const std::vector<std::string>& raw) {
     if (!file) {
       throw UsageError("-f FILE is required");
     }
-    std::string path = args.get("path").value_or("/mutate");
-    if (path != "/mutate" && path != "/mutate/annotated") {
-      throw UsageError("--path: expected /mutate or /mutate/annotated, got \"" + path + "\"");
+    const std::string path = args.get("path").value_or("/mutate");
+    const auto named = std::find_if(kRoutes.begin(), kRoutes.end(),
+                                    [&path](Route r) { return server::route_path(r) == path; });
+    if (named == kRoutes.end()) {
+      throw UsageError("--path: expected /mutate, /mutate/annotated, /mutate/pod-security or "
+                       "/mutate/annotated/pod-security, got \"" + path + "\"");
     }
-    Route route = path == "/mutate" ? Route::kMutate : Route::kMutateAnnotated;
+    const Route route = *named;
     Config config = config_from(args);
     std::string source = *file == "-" ? "<stdin>" : *file;
     std::vector<Json> docs = read_documents(read_input(*file, max_input_bytes(args)), source);
