@@ -95,7 +95,13 @@ def test_schema():
                        "Team_A"),
                       (["--set", "injection.namespaces.a.proxy.image=x"], "image"),
                       (["--set", "injection.namespaces.a.init.resources.requests.gpu=1"],
-                       "gpu")):
+                       "gpu"),
+                      # The binary's config reads cpu and memory only: a value it would refuse
+                      # at start must not pass the schema.
+                      (["--set", "injection.proxy.resources.limits.ephemeral-storage=1Gi"],
+                       "ephemeral-storage"),
+                      (["--set", "injection.init.resources.requests.ephemeral-storage=1Gi"],
+                       "ephemeral-storage")):
         err = template_fails(*(BASE + bad))
         expect("schema" in err and word in err,
                "%s should be rejected by the schema naming %s:\n%s" % (bad, word, err))
