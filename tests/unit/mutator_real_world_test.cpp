@@ -224,3 +224,21 @@ namespaces:
     CHECK(warning_with(shared.mutation, "100m CPU, 64Mi memory") != "");
   }
 }
+
+TEST_CASE("a pod that opted out gets no warning for the skips it asked for", "[mutator][issue17]") {
+  for (SidecarMode mode : kModes) {
+    Json pod = test::make_pod();
+    pod["spec"]["os"] = {{"name", "windows"}};
+    pod["spec"]["hostNetwork"] = true;
+    pod["spec"]["restartPolicy"] = "Never";
+    const Admitted warned = admit(pod, config_in(mode));
+    CHECK_FALSE(warned.mutation.decision.inject);
+    CHECK(warning_with(warned.mutation, "(windows)") != "");
+    CHECK(warning_with(warned.mutation, "(host-network)") != "");
+    pod["metadata"]["annotations"] = {{"sigv4-injector.io/inject", "disabled"}};
+    const Admitted quiet = admit(pod, config_in(mode));
+    CHECK(quiet.mutation.decision.has(Reason::kOptedOut));
+    CHECK(quiet.mutation.decision.has(Reason::kWindows));
+    CHECK(quiet.mutation.warnings.empty());
+  }
+}

@@ -271,8 +271,9 @@ std::string pod_security_warning() {
 // The answer for a pod the decision skips: warnings for the reasons the user may not expect, and
 // the credential sync of an already injected pod.
 void skip(const PodRequest& request, Mutation& m) {
+  // A pod that opted out asked for no sidecar: nothing it lacks is a surprise worth a warning.
   for (Reason r : m.decision.reasons) {
-    if (is_warning(r)) {
+    if (is_warning(r) && !m.decision.has(Reason::kOptedOut)) {
       m.warnings.push_back(warning_for(r));
     }
   }
