@@ -105,5 +105,13 @@ expect "patch --path /mutate/pod-security warns about Pod Security" 0 'warning: 
 expect "patch --path /mutate/annotated/pod-security" 0 '^\[\]$' -- "$BIN" patch -f "$TMP/no-ns.json" --path /mutate/annotated/pod-security
 expect "patch --path /other is a usage error" 2 'expected /mutate' -- "$BIN" patch -f "$TMP/no-ns.json" --path /mutate/other
 
+# Texts from the input are escaped and bounded on stderr, whatever the input holds.
+python3 -c 'n = "x" * 100000
+print("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\",\"annotations\":{\"%s\":1}},\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"b\"}]}}" % (n, n))' >"$TMP/long-names.json"
+expect "a 100 kB name and key: the error is bounded" 1 '^.{1,1100}$' -- "$BIN" inject -f "$TMP/long-names.json"
+expect "the error names the field, cut" 1 'metadata\.annotations\.x+\.\.\.\(100000 bytes\): expected a string' -- "$BIN" inject -f "$TMP/long-names.json"
+printf 'apiVersion: example.com/v1\nkind: Deployment\nmetadata: {name: "\\e[31mred"}\n' >"$TMP/escape.yaml"
+expect "control characters in a name are escaped on stderr" 0 'Deployment \\x1b\[31mred, example.com/v1\): passed through' -- "$BIN" inject -f "$TMP/escape.yaml"
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -10,6 +10,7 @@
 #include "core/manifests.h"
 #include "core/mutator.h"
 #include "core/pod.h"
+#include "core/pod_text.h"
 #include "server/metrics.h"
 
 namespace sigv4::cli {
@@ -105,7 +106,8 @@ int guarded(const char* command, const char* usage, Body body) {
     std::cerr << "sigv4-injector " << command << ": " << e.what() << "\n\n" << usage;
     return kExitUsage;
   } catch (const std::exception& e) {
-    std::cerr << "sigv4-injector " << command << ": " << e.what() << "\n";
+    // The message may carry text from the input: bounded like every text from pod data.
+    std::cerr << "sigv4-injector " << command << ": " << bound_message(e.what()) << "\n";
     return kExitBadInput;
   }
 }

@@ -3,20 +3,23 @@
 #include "errors.h"
 #include "manifests.h"
 #include "pod.h"
+#include "pod_text.h"
 
 namespace sigv4 {
 namespace {
 
 constexpr std::string_view kInjectKey = "sigv4-injector.io/inject";
 
+// "Deployment app1/web", each part escaped and cut (pod_text's clip): it goes to stderr and into
+// error messages, and the input is whatever the user's file holds.
 std::string describe(const Json& doc) {
   const Json& metadata = field(doc, "metadata");
-  std::string ns(string_field(metadata, "namespace"));
-  std::string name(string_field(metadata, "name"));
+  std::string ns = clip(string_field(metadata, "namespace"));
+  std::string name = clip(string_field(metadata, "name"));
   if (name.empty()) {
-    name = std::string(string_field(metadata, "generateName"));
+    name = clip(string_field(metadata, "generateName"));
   }
-  std::string out(string_field(doc, "kind"));
+  std::string out = clip(string_field(doc, "kind"));
   if (!name.empty() || !ns.empty()) {
     out += " " + (ns.empty() ? "" : ns + "/") + name;
   }
@@ -84,7 +87,7 @@ void check_pod(const Json& doc, const std::string& pointer, const std::string& w
     }
     for (const auto& [k, v] : map.items()) {
       if (!v.is_string() && !v.is_null()) {
-        fail(at + "metadata." + key + "." + k,
+        fail(at + "metadata." + key + "." + clip(k),
              "expected a string, got " + type_name(v) + " (quote it)");
       }
     }
@@ -179,7 +182,7 @@ void inject_document(Json& doc, const Config& config, const std::string& where,
   if (!target.injectable) {
     InjectReport report;
     report.where = where + " (" + describe(doc) + (api_version.empty() ? "" : ", ") +
-                   std::string(api_version) + ")";
+                   clip(api_version) + ")";
     report.passed_through = target.reason;
     reports.push_back(std::move(report));
     return;
