@@ -11,7 +11,8 @@ import images
 
 def pod(name, annotations=None):
     return json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "annotations": annotations or {}}, "spec": {
-        "restartPolicy": "Never", "terminationGracePeriodSeconds": 0,
+        # Always: in legacy mode a run-to-completion pod is not injected (job-legacy-mode).
+        "restartPolicy": "Always", "terminationGracePeriodSeconds": 0,
         "containers": [{"name": "app", "image": images.APP, "imagePullPolicy": "Never",
                         "command": ["/bin/sh", "-c", "exec sleep 3600"]}]}})
 

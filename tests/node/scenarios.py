@@ -81,7 +81,8 @@ def wait_pod_ready(r, ns, selector, timeout=120):
 
 def dry_create(r, ns, name):
     """A server-side dry-run pod create: through admission, stored nowhere, run nowhere."""
-    p = r.node.k("run", name, "-n", ns, "--image", images.APP, "--restart", "Never", "--dry-run=server",
+    # restartPolicy Always: in legacy mode a run-to-completion pod is skipped (job-legacy-mode).
+    p = r.node.k("run", name, "-n", ns, "--image", images.APP, "--restart", "Always", "--dry-run=server",
                  "-o", "json", "--", "sleep", "1", check=False)
     if p.returncode:
         return "refused", p.stderr.strip()
@@ -432,7 +433,7 @@ def upgrade(r):
             f"kubectl shows {q.stderr.strip()[:300]!r}")
     t = time.monotonic()
     n.k("run", "legacy-pod", "-n", "app1", "--image", images.APP, "--image-pull-policy", "Never",
-        "--restart", "Never", "--", "/bin/sh", "-c", "exec sleep 3600")
+        "--restart", "Always", "--", "/bin/sh", "-c", "exec sleep 3600")
     pod = wait_pod_ready(r, "app1", "run=legacy-pod", 120)
     init, main = container_names(pod["spec"])
     r.check("legacy.pod-runs", init == ["iptables-init"] and main == ["legacy-pod", "sigv4proxy"],
