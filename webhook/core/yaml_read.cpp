@@ -12,9 +12,10 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <set>
 #include <sstream>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 
 #include "errors.h"
@@ -391,8 +392,9 @@ class Builder : public YAML::EventHandler {
     std::string key;        // a map's current key
     std::string path;       // the container's path, for errors
     YAML::Mark mark;
-    // Keys that are or could be converted scalars (1, true, 1.5), with what they read as.
-    std::unordered_map<std::string, std::pair<ScalarKind, Json>> typed_keys;
+    // Keys that are or could be converted scalars (1, true, 1.5), with what they read as. Ordered
+    // (not hashed): the keys are the input's, and a hash table's cost can be made quadratic.
+    std::map<std::string, std::pair<ScalarKind, Json>, std::less<>> typed_keys;
   };
 
   bool want_key() const {
@@ -563,7 +565,7 @@ class Builder : public YAML::EventHandler {
       return;
     }
     auto& map = object.get_ref<Json::object_t&>();
-    std::unordered_set<std::string> present;
+    std::set<std::string, std::less<>> present;  // ordered: the keys are the input's
     for (const auto& [k, v] : map) {
       present.insert(k);
     }
