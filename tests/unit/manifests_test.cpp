@@ -311,36 +311,3 @@ TEST_CASE("every character survives a YAML round trip", "[manifests]") {
   CHECK(back[0] == doc);
 }
 
-TEST_CASE("pod templates are found by kind", "[manifests]") {
-  struct Case {
-    const char* kind;
-    const char* pointer;
-  };
-  auto c = GENERATE(values<Case>({{"Deployment", "/spec/template"},
-                                  {"StatefulSet", "/spec/template"},
-                                  {"DaemonSet", "/spec/template"},
-                                  {"ReplicaSet", "/spec/template"},
-                                  {"ReplicationController", "/spec/template"},
-                                  {"Job", "/spec/template"},
-                                  {"CronJob", "/spec/jobTemplate/spec/template"},
-                                  {"Pod", ""}}));
-  Json obj = {{"kind", c.kind}};
-  if (std::string(c.pointer).empty()) {
-    obj["spec"] = Json::object();
-  } else {
-    obj[Json::json_pointer(c.pointer)] = {{"spec", Json::object()}};
-  }
-  std::string pointer = "unset";
-  CHECK(pod_template_pointer(obj, pointer));
-  CHECK(pointer == c.pointer);
-}
-
-TEST_CASE("other kinds and incomplete workloads have no pod template", "[manifests]") {
-  std::string pointer;
-  CHECK_FALSE(pod_template_pointer(Json{{"kind", "Service"}}, pointer));
-  CHECK_FALSE(pod_template_pointer(Json{{"kind", "Deployment"}}, pointer));
-  CHECK_FALSE(
-      pod_template_pointer(Json{{"kind", "Deployment"}, {"spec", {{"template", 3}}}}, pointer));
-  CHECK_FALSE(pod_template_pointer(Json::array(), pointer));
-  CHECK_FALSE(pod_template_pointer(Json{{"kind", 5}}, pointer));
-}

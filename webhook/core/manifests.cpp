@@ -271,29 +271,4 @@ PodKind pod_kind(std::string_view api_version, std::string_view kind) {
   return out;
 }
 
-bool pod_template_pointer(const Json& object, std::string& pointer) {
-  if (!object.is_object()) {
-    return false;
-  }
-  auto kind_it = object.find("kind");
-  if (kind_it == object.end() || !kind_it->is_string()) {
-    return false;
-  }
-  const auto& kind = kind_it->get_ref<const std::string&>();
-  if (kind == "Pod") {
-    pointer.clear();
-    return true;
-  }
-  if (kind == "CronJob") {
-    pointer = "/spec/jobTemplate/spec/template";
-  } else if (kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet" ||
-             kind == "ReplicaSet" || kind == "ReplicationController" || kind == "Job") {
-    pointer = "/spec/template";
-  } else {
-    return false;
-  }
-  Json::json_pointer ptr(pointer);
-  return object.contains(ptr) && object.at(ptr).is_object();
-}
-
 }  // namespace sigv4

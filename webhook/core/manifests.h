@@ -43,9 +43,4 @@ struct PodKind {
 // reason that names removed APIs as such.
 PodKind pod_kind(std::string_view api_version, std::string_view kind);
 
-// The JSON pointer of the pod (template) inside a workload object of a known kind: "" for a
-// Pod, "/spec/template" for Deployment & co, "/spec/jobTemplate/spec/template" for CronJob.
-// Returns false for other kinds or objects without that path.
-bool pod_template_pointer(const Json& object, std::string& pointer);
-
 }  // namespace sigv4
