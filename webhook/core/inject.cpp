@@ -155,16 +155,11 @@ void inject_list(Json& doc, const Config& config, const std::string& where,
       inject_document(items[i], config, item_where, default_namespace, reports);
       continue;
     }
-    // As kubectl: the list's kind and apiVersion name the item. Decided on that, written as it was.
+    // As kubectl: the list's kind and apiVersion name the item. Decided on that, written as it was
+    // (on an error the documents are not written at all).
     items[i]["kind"] = item_kind;
     items[i]["apiVersion"] = item_version;
-    try {
-      inject_document(items[i], config, item_where, default_namespace, reports);
-    } catch (...) {
-      items[i].erase("kind");
-      items[i].erase("apiVersion");
-      throw;
-    }
+    inject_document(items[i], config, item_where, default_namespace, reports);
     items[i].erase("kind");
     items[i].erase("apiVersion");
   }
