@@ -10,18 +10,16 @@
 namespace sigv4 {
 namespace {
 
-constexpr std::string_view kInjectKey = "sigv4-injector.io/inject";
 constexpr std::string_view kStatusKey = "sigv4-injector.io/status";
 constexpr std::array<std::string_view, 2> kCompatOptIns = {
     "vpc-lattices-svcs.amazonaws.com/agent-inject",  // the workshop's Kyverno opt-in (sic)
     "sidecar.aws.signing-proxy/inject",              // aws-sigv4-proxy-admission-controller
 };
 
-bool is_off(std::string_view v) { return v == "disabled" || v == "false"; }
 bool is_on(std::string_view v) { return v == "enabled" || v == "true"; }
 
 bool opted_out(const JsonNode& pod) {
-  return is_off(label(pod, kInjectKey)) || is_off(annotation(pod, kInjectKey));
+  return is_opt_out(label(pod, kInjectKey)) || is_opt_out(annotation(pod, kInjectKey));
 }
 
 bool opted_in(const JsonNode& pod) {
@@ -84,6 +82,8 @@ bool contains_name(const JsonNode& list, std::string_view name) {
 }
 
 }  // namespace
+
+bool is_opt_out(std::string_view value) { return value == "disabled" || value == "false"; }
 
 std::string_view to_string(Reason reason) {
   switch (reason) {

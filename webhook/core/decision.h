@@ -10,6 +10,12 @@
 
 namespace sigv4 {
 
+// The label and annotation a pod (or, for the CLI, a workload) opts in or out with.
+inline constexpr std::string_view kInjectKey = "sigv4-injector.io/inject";
+
+// Whether a kInjectKey value opts out: "disabled" or "false".
+bool is_opt_out(std::string_view value);
+
 enum class Reason {
   // Reasons to inject.
   kSelected,   // on /mutate: the apiserver's selectors chose the pod

@@ -1,5 +1,6 @@
 #include "inject.h"
 
+#include "decision.h"
 #include "errors.h"
 #include "manifests.h"
 #include "pod.h"
@@ -7,8 +8,6 @@
 
 namespace sigv4 {
 namespace {
-
-constexpr std::string_view kInjectKey = "sigv4-injector.io/inject";
 
 // "Deployment app1/web", each part escaped and cut (pod_text's clip): it goes to stderr and into
 // error messages, and the input is whatever the user's file holds.
@@ -123,8 +122,7 @@ void check_pod(const Json& doc, const std::string& pointer, const std::string& w
 bool workload_opted_out(const Json& doc) {
   const Json& metadata = field(doc, "metadata");
   for (const char* key : {"labels", "annotations"}) {
-    const std::string_view v = string_field(field(metadata, key), kInjectKey);
-    if (v == "disabled" || v == "false") {
+    if (is_opt_out(string_field(field(metadata, key), kInjectKey))) {
       return true;
     }
   }
