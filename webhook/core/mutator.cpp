@@ -268,6 +268,22 @@ std::string pod_security_warning() {
          "LimitRange and Pod Security\"";
 }
 
+// The warnings for the namespace policies the webhook cannot see but the apiserver applies after
+// it, for a pod carrying the injected containers, injected now or before (by the CLI, or by this
+// webhook before a re-invocation): Pod Security on the twin paths when the pod carries
+// iptables-init, a LimitRange when LimitRanger marked the pod. `proxy` and `init` are the
+// injected containers' requests and limits.
+void warn_namespace_policies(const JsonNode& pod, const PodRequest& request, Route route,
+                             bool carries_init, const Resources& proxy, const Resources& init,
+                             Mutation& m) {
+  if (limit_range_acts(pod)) {
+    m.warnings.push_back(limit_range_warning(request.namespace_name, proxy, init));
+  }
+  if (enforces_pod_security(route) && carries_init) {
+    m.warnings.push_back(pod_security_warning());
+  }
+}
+
 // The answer for a pod the decision skips: warnings for the reasons the user may not expect, and
 // the credential sync of an already injected pod.
 void skip(const PodRequest& request, Mutation& m) {
@@ -306,19 +322,19 @@ Mutation mutate_unbounded(const PodRequest& request, const Config& config, Route
       return m;
     }
     const JsonNode& pod = *request.pod;
-    if (enforces_pod_security(route) && has_container(pod, kInitContainerName)) {
-      m.warnings.push_back(pod_security_warning());
+    const bool carries_init = has_container(pod, kInitContainerName);
+    if (!carries_init && !has_container(pod, kProxyContainerName)) {
+      return m;
     }
-    if (limit_range_acts(pod) &&
-        (has_container(pod, kInitContainerName) || has_container(pod, kProxyContainerName))) {
-      // Under pod-level resources the injected containers' values, if any, are the LimitRange's
-      // defaults (LimitRanger re-runs after the webhook, which is then re-invoked).
-      const bool pod_level = !field(field(pod, "spec"), "resources").empty();
-      m.warnings.push_back(limit_range_warning(
-          request.namespace_name,
-          pod_level ? Resources{} : declared_resources(pod, kProxyContainerName),
-          pod_level ? Resources{} : declared_resources(pod, kInitContainerName)));
+    // Under pod-level resources the injected containers' values, if any, are the LimitRange's
+    // defaults (LimitRanger re-runs after the webhook, which is then re-invoked).
+    Resources proxy;
+    Resources init;
+    if (limit_range_acts(pod) && field(field(pod, "spec"), "resources").empty()) {
+      proxy = declared_resources(pod, kProxyContainerName);
+      init = declared_resources(pod, kInitContainerName);
     }
+    warn_namespace_policies(pod, request, route, carries_init, proxy, init, m);
     return m;
   }
   const JsonNode& pod = *request.pod;
@@ -339,13 +355,8 @@ Mutation mutate_unbounded(const PodRequest& request, const Config& config, Route
     return m;
   }
   share_pod_resources(pod, settings, m);
-  if (limit_range_acts(pod)) {
-    m.warnings.push_back(limit_range_warning(request.namespace_name, settings.proxy.resources,
-                                             settings.init.resources));
-  }
-  if (enforces_pod_security(route)) {
-    m.warnings.push_back(pod_security_warning());
-  }
+  warn_namespace_policies(pod, request, route, true, settings.proxy.resources,
+                          settings.init.resources, m);
   if (captures_tls(settings)) {
     m.warnings.emplace_back(
         "sigv4-injector: port 443 is captured (exclude-ports does not list it): https:// calls "
