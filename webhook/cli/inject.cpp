@@ -1,7 +1,7 @@
 // The offline doors onto the mutator: `inject` (manifests in, manifests out) and `patch`
 // (a Pod or an AdmissionReview in, the JSONPatch or the review response out).
-#include <algorithm>
 #include <iostream>
+#include <optional>
 
 #include "args.h"
 #include "commands.h"
@@ -175,9 +175,8 @@ int run_patch(const std::vector<std::string>& raw) {
       throw UsageError("-f FILE is required");
     }
     const std::string path = args.get("path").value_or("/mutate");
-    const auto named = std::find_if(kRoutes.begin(), kRoutes.end(),
-                                    [&path](Route r) { return server::route_path(r) == path; });
-    if (named == kRoutes.end()) {
+    const std::optional<Route> named = server::route_named(path);
+    if (!named) {
       throw UsageError("--path: expected /mutate, /mutate/annotated, /mutate/pod-security or "
                        "/mutate/annotated/pod-security, got \"" + path + "\"");
     }

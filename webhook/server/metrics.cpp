@@ -113,6 +113,15 @@ std::string_view route_path(Route route) {
   return "/mutate";
 }
 
+std::optional<Route> route_named(std::string_view path) {
+  for (Route route : kRoutes) {
+    if (route_path(route) == path) {
+      return route;
+    }
+  }
+  return std::nullopt;
+}
+
 void Metrics::count_request(Route route, Result result) {
   requests_[index_of(route)][static_cast<std::size_t>(result)].fetch_add(1, kRelaxed);
 }

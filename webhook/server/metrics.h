@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -93,5 +94,8 @@ class Metrics {
 
 // The `path` label of a route: the webhook's paths, a bounded known set.
 std::string_view route_path(Route route);
+
+// The route a review path names (route_path read backwards); nullopt for another path.
+std::optional<Route> route_named(std::string_view path);
 
 }  // namespace sigv4::server

@@ -11,19 +11,9 @@
 namespace sigv4::server {
 namespace {
 
-// The route a review path names (route_path's table read backwards); nullopt for another path.
-std::optional<Route> review_route(const std::string& path) {
-  for (Route route : kRoutes) {
-    if (route_path(route) == path) {
-      return route;
-    }
-  }
-  return std::nullopt;
-}
+bool is_review_path(const std::string& path) { return route_named(path).has_value(); }
 
-bool is_review_path(const std::string& path) { return review_route(path).has_value(); }
-
-Route route_of(const std::string& path) { return review_route(path).value_or(Route::kMutate); }
+Route route_of(const std::string& path) { return route_named(path).value_or(Route::kMutate); }
 
 bool is_get(const RequestHead& head) { return head.method == "GET" || head.method == "HEAD"; }
 
