@@ -257,10 +257,9 @@ void check_resources(const Config& c) {
 
 }  // namespace
 
-Config apply_overrides(const Config& base, const JsonNode& annotations) {
-  Config c = base;
+Config apply_overrides(Config base, const JsonNode& annotations) {
   if (!annotations.is_object()) {
-    return c;
+    return base;
   }
   // Most pods carry neither prefix: one pass over their keys spares building the compat keys.
   const bool any = std::any_of(annotations.begin(), annotations.end(), [](const JsonNode& member) {
@@ -269,13 +268,13 @@ Config apply_overrides(const Config& base, const JsonNode& annotations) {
            key.substr(0, kCompatPrefix.size()) == kCompatPrefix;
   });
   if (!any) {
-    check_resources(c);
-    return c;
+    check_resources(base);
+    return base;
   }
   for (const auto& o : kCompat) {
     std::string key = std::string(kCompatPrefix) + std::string(o.name);
     if (const auto v = string_value(annotations, key)) {
-      apply_one(o, c, key, *v);
+      apply_one(o, base, key, *v);
     }
   }
   for (const JsonNode& value : annotations) {
@@ -290,7 +289,7 @@ Config apply_overrides(const Config& base, const JsonNode& annotations) {
         if (!value.is_string()) {
           bad(std::string(key), text_of(value), "annotation values must be strings");
         }
-        apply_one(o, c, std::string(key), std::string(value.string()));
+        apply_one(o, base, std::string(key), std::string(value.string()));
         known = true;
         break;
       }
@@ -303,8 +302,8 @@ Config apply_overrides(const Config& base, const JsonNode& annotations) {
           "unknown sigv4-injector.io annotation");
     }
   }
-  check_resources(c);
-  return c;
+  check_resources(base);
+  return base;
 }
 
 SidecarMode requested_sidecar_mode(const JsonNode& annotations, SidecarMode fallback) {

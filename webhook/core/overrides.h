@@ -15,7 +15,7 @@ inline constexpr std::string_view kCompatPrefix = "sidecar.aws.signing-proxy/";
 // `annotations` is the pod's metadata.annotations (null or an object). Throws OverrideError
 // naming the annotation and the value for the first invalid one; unknown keys under our prefix
 // are errors too, so a typo does not silently do nothing.
-Config apply_overrides(const Config& base, const JsonNode& annotations);
+Config apply_overrides(Config base, const JsonNode& annotations);
 
 // The sidecar mode the pod asks for through `sigv4-injector.io/sidecar-mode`, or `fallback`
 // when the annotation is absent or invalid (invalid values are reported by apply_overrides).
