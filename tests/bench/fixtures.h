@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <string>
 
-#include "core/json.h"
+#include "codec/json.h"
 
 namespace sigv4::bench {
 

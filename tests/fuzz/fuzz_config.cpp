@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "codec/errors.h"
 #include "core/config.h"
-#include "core/errors.h"
 #include "core/mutator.h"
 #include "fuzz_util.h"
 

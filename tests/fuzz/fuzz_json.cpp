@@ -12,10 +12,10 @@
 #include <string>
 #include <string_view>
 
-#include "core/admission.h"
-#include "core/errors.h"
-#include "core/json_doc.h"
-#include "core/json_text.h"
+#include "codec/errors.h"
+#include "codec/json_doc.h"
+#include "codec/json_parse.h"
+#include "codec/json_text.h"
 #include "fuzz_util.h"
 
 namespace {

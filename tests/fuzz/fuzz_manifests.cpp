@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "codec/errors.h"
 #include "core/config.h"
-#include "core/errors.h"
 #include "core/inject.h"
 #include "core/manifests.h"
 #include "fuzz_util.h"

@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "codec/errors.h"
 #include "core/config.h"
-#include "core/errors.h"
 #include "core/mutator.h"
 #include "core/overrides.h"
 #include "fuzz_util.h"

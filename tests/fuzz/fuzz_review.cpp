@@ -10,10 +10,10 @@
 #include <string>
 #include <string_view>
 
+#include "codec/errors.h"
+#include "codec/json_text.h"
 #include "core/admission.h"
 #include "core/config.h"
-#include "core/errors.h"
-#include "core/json_text.h"
 #include "core/mutator.h"
 #include "fuzz_util.h"
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/json.h"
+#include "codec/json.h"
 
 namespace sigv4::fuzz {
 

@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/json.h"
-#include "core/json_doc.h"
+#include "codec/json.h"
+#include "codec/json_doc.h"
 #include "core/mutator.h"
 #include "core/overrides.h"
 #include "core/patch.h"

@@ -4,8 +4,8 @@
 #include <optional>
 
 #include "args.h"
+#include "codec/errors.h"
 #include "commands.h"
-#include "core/errors.h"
 #include "core/inject.h"
 #include "core/manifests.h"
 #include "core/mutator.h"
@@ -177,8 +177,10 @@ int run_patch(const std::vector<std::string>& raw) {
     const std::string path = args.get("path").value_or("/mutate");
     const std::optional<Route> named = server::route_named(path);
     if (!named) {
-      throw UsageError("--path: expected /mutate, /mutate/annotated, /mutate/pod-security or "
-                       "/mutate/annotated/pod-security, got \"" + path + "\"");
+      throw UsageError(
+          "--path: expected /mutate, /mutate/annotated, /mutate/pod-security or "
+          "/mutate/annotated/pod-security, got \"" +
+          path + "\"");
     }
     const Route route = *named;
     Config config = config_from(args);

@@ -12,7 +12,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "core/errors.h"
+#include "codec/errors.h"
 #include "server/logging.h"
 #include "server/server.h"
 

@@ -1,50 +1,12 @@
 #pragma once
 
-#include <array>
-#include <cstddef>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "json.h"
-#include "json_doc.h"
+#include "codec/json_doc.h"
 
 namespace sigv4 {
-
-// Bounds applied to untrusted JSON while it is parsed (iteratively, so depth costs no stack):
-// nesting deeper than `max_depth` and single strings longer than `max_string_bytes` are refused
-// before anything deeper or longer is built.
-struct JsonLimits {
-  std::size_t max_depth = 100;
-  std::size_t max_string_bytes = std::size_t{1} << 20;
-};
-
-// Which parts of a JSON document to build. A shape with `members` keeps only those keys of an
-// object, each with the shape of its value; `items` is the shape of an array's elements; `all`
-// keeps everything below. A value of another type than its shape expects is kept whole. What is
-// not kept is still parsed as strictly (same errors, same limits), just never allocated.
-struct JsonShape {
-  struct Member {
-    std::string_view key;
-    const JsonShape* shape;
-  };
-  std::span<const Member> members = {};
-  const JsonShape* items = nullptr;
-  bool all = false;
-};
-
-// Parses untrusted JSON text within `limits` (json_parse.cpp), as strictly as Json::parse and
-// into the same tree (duplicate keys: first position, last value), keeping what `keep` names
-// (null: everything). Throws InputError (mapped to HTTP 400) for malformed JSON, too deep nesting
-// or oversized strings; `what` names the document, the message the byte offset.
-Json parse_json_limited(std::string_view text, const JsonLimits& limits,
-                        std::string_view what = "request body", const JsonShape* keep = nullptr);
-
-// The same parse into a JsonDoc (what a review is read through), which views `text`: the text
-// must outlive the document.
-JsonDoc parse_json_doc(std::string_view text, const JsonLimits& limits,
-                       std::string_view what = "request body", const JsonShape* keep = nullptr);
 
 // The fields of an AdmissionReview request the mutator needs.
 struct AdmissionRequest {
@@ -77,37 +39,5 @@ struct AdmissionAnswer {
 // The AdmissionReview response as compact JSON text (what the server sends): in the request's
 // apiVersion, echoing its uid; the patch base64-encoded with patchType JSONPatch when non-empty.
 std::string admission_response(const AdmissionRequest& request, const AdmissionAnswer& answer);
-
-std::string base64_encode(std::string_view data);
-// Appends the base64 of `data` to `out`.
-void append_base64(std::string& out, std::string_view data);
-
-// Text that recurs inside the patches of many reviews (the containers of one set of settings),
-// with its base64 computed once for each of the three places a 3-byte group boundary can fall
-// in it: encoded[k] is the base64 of text[k, k + 3 * floor((size - k) / 3)).
-struct Base64Piece {
-  std::string text;
-  std::array<std::string, 3> encoded;
-};
-Base64Piece make_base64_piece(std::string text);
-
-// Text written partly from Base64Pieces, which knows its base64 at the cost of encoding only
-// what lies between the pieces (a patch is mostly its two containers' cached text).
-class PieceText {
- public:
-  std::string text;  // written directly, or through append()
-  void append(const Base64Piece& piece);
-  // Appends another PieceText, its pieces included.
-  void append(const PieceText& other);
-  // The base64 of `text`, equal to base64_encode(text). The pieces appended must still exist.
-  std::string base64() const;
-
- private:
-  struct Span {
-    std::size_t offset;
-    const Base64Piece* piece;
-  };
-  std::vector<Span> spans_;
-};
 
 }  // namespace sigv4

@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "errors.h"
+#include "codec/errors.h"
 #include "validate.h"
 
 namespace sigv4 {

@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "codec/json_doc.h"
 #include "config.h"
-#include "json_doc.h"
 
 namespace sigv4 {
 

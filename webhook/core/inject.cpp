@@ -1,7 +1,7 @@
 #include "inject.h"
 
+#include "codec/errors.h"
 #include "decision.h"
-#include "errors.h"
 #include "manifests.h"
 #include "pod.h"
 #include "pod_text.h"
@@ -174,8 +174,8 @@ void inject_document(Json& doc, const Config& config, const std::string& where,
   PodKind target = pod_kind(api_version, kind);
   if (!target.injectable) {
     InjectReport report;
-    report.where = where + " (" + describe(doc) + (api_version.empty() ? "" : ", ") +
-                   clip(api_version) + ")";
+    report.where =
+        where + " (" + describe(doc) + (api_version.empty() ? "" : ", ") + clip(api_version) + ")";
     report.passed_through = target.reason;
     reports.push_back(std::move(report));
     return;

@@ -4,8 +4,8 @@
 #include <string_view>
 #include <vector>
 
+#include "codec/json.h"
 #include "config.h"
-#include "json.h"
 #include "mutator.h"
 
 namespace sigv4 {
@@ -24,10 +24,10 @@ struct InjectReport {
 // Injects, in place, into every Pod and workload pod template of `documents` (recursing into the
 // items of `kind: List` and typed lists such as PodList) with the /mutate rules; other objects are
 // left untouched. Returns one report per object. An object's namespace is its
-// metadata.namespace, else `default_namespace` (kubectl's -n). Throws InputError naming `source`, the document
-// index and the field when a pod carries an invalid override, when a pod (template) we would
-// inject is malformed (no containers, fields of the wrong type), or a list's items are not a list
-// of objects.
+// metadata.namespace, else `default_namespace` (kubectl's -n). Throws InputError naming `source`,
+// the document index and the field when a pod carries an invalid override, when a pod (template) we
+// would inject is malformed (no containers, fields of the wrong type), or a list's items are not a
+// list of objects.
 std::vector<InjectReport> inject_documents(std::vector<Json>& documents, const Config& config,
                                            std::string_view source,
                                            std::string_view default_namespace = {});

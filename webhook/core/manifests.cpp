@@ -5,8 +5,9 @@
 #include <iterator>
 
 #include "admission.h"
-#include "errors.h"
-#include "yaml.h"
+#include "codec/errors.h"
+#include "codec/json_parse.h"
+#include "codec/yaml.h"
 
 namespace sigv4 {
 namespace {

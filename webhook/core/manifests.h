@@ -4,7 +4,7 @@
 #include <string_view>
 #include <vector>
 
-#include "json.h"
+#include "codec/json.h"
 
 namespace sigv4 {
 

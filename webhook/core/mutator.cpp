@@ -6,8 +6,8 @@
 #include <string>
 #include <utility>
 
-#include "errors.h"
-#include "json_text.h"
+#include "codec/errors.h"
+#include "codec/json_text.h"
 #include "overrides.h"
 #include "patch.h"
 #include "pod.h"

@@ -6,9 +6,11 @@
 #include <vector>
 
 #include "admission.h"
+#include "codec/base64.h"
+#include "codec/json.h"
+#include "codec/json_parse.h"
 #include "config.h"
 #include "decision.h"
-#include "json.h"
 
 namespace sigv4 {
 

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "errors.h"
+#include "codec/errors.h"
 #include "pod_text.h"
 #include "validate.h"
 

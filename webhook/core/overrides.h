@@ -1,11 +1,31 @@
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <utility>
 
+#include "codec/errors.h"
+#include "codec/json_doc.h"
 #include "config.h"
-#include "json_doc.h"
 
 namespace sigv4 {
+
+// An invalid per-pod override: the pod is wrong, so the webhook denies it (HTTP 200, allowed:
+// false, code 400). `annotation` and `value` are quoted back to the user.
+class OverrideError : public InputError {
+ public:
+  OverrideError(std::string annotation, std::string value, const std::string& why)
+      : InputError(annotation, "invalid value \"" + value + "\": " + why),
+        annotation_(std::move(annotation)),
+        value_(std::move(value)) {}
+
+  const std::string& annotation() const { return annotation_; }
+  const std::string& value() const { return value_; }
+
+ private:
+  std::string annotation_;
+  std::string value_;
+};
 
 inline constexpr std::string_view kAnnotationPrefix = "sigv4-injector.io/";
 inline constexpr std::string_view kCompatPrefix = "sidecar.aws.signing-proxy/";

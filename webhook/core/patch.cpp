@@ -4,9 +4,9 @@
 #include <utility>
 #include <vector>
 
-#include "json_text.h"
+#include "codec/json_text.h"
+#include "codec/sorted_keys.h"
 #include "pod.h"
-#include "sorted_keys.h"
 #include "spec.h"
 
 namespace sigv4 {

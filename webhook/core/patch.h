@@ -3,9 +3,10 @@
 #include <string>
 #include <string_view>
 
+#include "codec/base64.h"
+#include "codec/json.h"
+#include "codec/json_doc.h"
 #include "config.h"
-#include "json.h"
-#include "json_doc.h"
 
 namespace sigv4 {
 

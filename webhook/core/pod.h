@@ -3,8 +3,8 @@
 #include <string>
 #include <string_view>
 
-#include "json.h"
-#include "json_doc.h"
+#include "codec/json.h"
+#include "codec/json_doc.h"
 
 namespace sigv4 {
 

@@ -5,9 +5,9 @@
 #include <optional>
 #include <string_view>
 
-#include "json_text.h"
+#include "codec/json_text.h"
+#include "codec/sorted_keys.h"
 #include "pod.h"
-#include "sorted_keys.h"
 
 namespace sigv4 {
 namespace {

@@ -4,9 +4,10 @@
 #include <vector>
 
 #include "admission.h"
+#include "codec/base64.h"
+#include "codec/json.h"
+#include "codec/json_doc.h"
 #include "config.h"
-#include "json.h"
-#include "json_doc.h"
 
 namespace sigv4 {
 

@@ -9,7 +9,7 @@
 #include <charconv>
 #include <memory>
 
-#include "core/errors.h"
+#include "codec/errors.h"
 
 namespace sigv4::server {
 namespace {

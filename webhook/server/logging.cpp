@@ -15,7 +15,7 @@
 #include <string>
 #include <thread>
 
-#include "core/json_text.h"
+#include "codec/json_text.h"
 
 namespace sigv4::server {
 namespace {

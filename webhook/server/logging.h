@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/json.h"
+#include "codec/json.h"
 
 namespace sigv4::server {
 

@@ -12,7 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "core/errors.h"
+#include "codec/errors.h"
 #include "server/logging.h"
 
 namespace sigv4::server {

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/errors.h"
+#include "codec/errors.h"
 #include "core/mutator.h"
 #include "core/pod_text.h"
 #include "server/logging.h"

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "codec/json_parse.h"
 #include "core/admission.h"
 #include "server/frontend.h"
 #include "server/state.h"

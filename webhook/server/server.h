@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <string>
 
+#include "codec/json_parse.h"
 #include "core/admission.h"
 #include "server/address.h"
 #include "server/reload.h"

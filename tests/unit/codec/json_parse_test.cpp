@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "core/admission.h"
-#include "core/errors.h"
+#include "codec/errors.h"
+#include "codec/json_parse.h"
 
 using namespace sigv4;
 

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "codec/errors.h"
 #include "core/config.h"
-#include "core/errors.h"
 
 using namespace sigv4;
 

@@ -1,10 +1,12 @@
-// parse_json_limited and parse_json_doc (declared in admission.h): the parser for untrusted
+// parse_json_limited and parse_json_doc (declared in json_parse.h): the parser for untrusted
 // JSON. Hand-written because nlohmann's lexer, driven through SAX, was half of the cost of a
 // review (it reads byte by byte through an input adapter and copies every token into a scratch
 // string). This one scans strings eight bytes at a time and sends what it keeps to a sink: the
 // same tree as nlohmann's through JsonTree, or a JsonDoc. Same strictness as
 // nlohmann::json::parse: RFC 8259 grammar, UTF-8 validated, no NaN or Infinity, no leading
 // zeros, nothing after the document but whitespace.
+
+#include "json_parse.h"
 
 #include <algorithm>
 #include <charconv>
@@ -17,7 +19,6 @@
 #include <string_view>
 #include <vector>
 
-#include "admission.h"
 #include "errors.h"
 #include "json_doc.h"
 #include "json_scan.h"

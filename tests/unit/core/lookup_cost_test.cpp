@@ -16,12 +16,12 @@
 #include <string_view>
 #include <vector>
 
+#include "codec/json_doc.h"
+#include "codec/json_text.h"
+#include "codec/sorted_keys.h"
 #include "core/admission.h"
 #include "core/config.h"
-#include "core/json_doc.h"
-#include "core/json_text.h"
 #include "core/mutator.h"
-#include "core/sorted_keys.h"
 #include "core/spec.h"
 
 using namespace sigv4;

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/errors.h"
+#include "codec/errors.h"
 #include "core/manifests.h"
 
 using namespace sigv4;

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "codec/errors.h"
 #include "core/config.h"
-#include "core/errors.h"
 #include "core/inject.h"
 #include "core/manifests.h"
 

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "core/errors.h"
+#include "codec/errors.h"
 #include "core/manifests.h"
 
 using namespace sigv4;
@@ -310,4 +310,3 @@ TEST_CASE("every character survives a YAML round trip", "[manifests]") {
   REQUIRE(back.size() == 1);
   CHECK(back[0] == doc);
 }
-

@@ -5,9 +5,9 @@
 #include <memory>
 #include <string>
 
+#include "codec/errors.h"
+#include "codec/json.h"
 #include "core/config.h"
-#include "core/errors.h"
-#include "core/json.h"
 #include "core/pod_text.h"
 #include "server/logging.h"
 #include "server/review.h"

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "core/json_text.h"
+#include "codec/json_text.h"
 #include "core/patch.h"
 #include "test_util.h"
 

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <string>
 
-#include "core/errors.h"
+#include "codec/errors.h"
 #include "server/address.h"
 #include "server/fdlimit.h"
 #include "server/frontend.h"

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "core/admission.h"
-#include "core/errors.h"
-#include "core/json_doc.h"
-#include "core/json_text.h"
+#include "codec/errors.h"
+#include "codec/json_doc.h"
+#include "codec/json_parse.h"
+#include "codec/json_text.h"
 
 using namespace sigv4;
 

@@ -23,21 +23,4 @@ class InputError : public std::runtime_error {
   std::string detail_;
 };
 
-// An invalid per-pod override: the pod is wrong, so the webhook denies it (HTTP 200, allowed:
-// false, code 400). `annotation` and `value` are quoted back to the user.
-class OverrideError : public InputError {
- public:
-  OverrideError(std::string annotation, std::string value, const std::string& why)
-      : InputError(annotation, "invalid value \"" + value + "\": " + why),
-        annotation_(std::move(annotation)),
-        value_(std::move(value)) {}
-
-  const std::string& annotation() const { return annotation_; }
-  const std::string& value() const { return value_; }
-
- private:
-  std::string annotation_;
-  std::string value_;
-};
-
 }  // namespace sigv4

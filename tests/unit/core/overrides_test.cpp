@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "core/errors.h"
+#include "codec/errors.h"
 #include "core/overrides.h"
 #include "core/validate.h"
 #include "test_util.h"

@@ -4,8 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "codec/errors.h"
 #include "core/config.h"
-#include "core/errors.h"
 #include "server/review.h"
 #include "server/state.h"
 

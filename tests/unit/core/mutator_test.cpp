@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "core/errors.h"
+#include "codec/errors.h"
 #include "core/mutator.h"
 #include "test_util.h"
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/json.h"
+#include "codec/json.h"
 #include "core/pod_text.h"
 
 using namespace sigv4;

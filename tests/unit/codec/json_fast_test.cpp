@@ -5,10 +5,10 @@
 
 #include <string>
 
-#include "core/admission.h"
-#include "core/errors.h"
-#include "core/json_text.h"
-#include "core/json_tree.h"
+#include "codec/errors.h"
+#include "codec/json_parse.h"
+#include "codec/json_text.h"
+#include "codec/json_tree.h"
 
 using namespace sigv4;
 
