@@ -35,7 +35,6 @@ class JsonTree {
   void open();
   Json close_object();
   Json close_array();
-  std::size_t depth() const { return frames_.size(); }
   Json take() { return std::move(root_); }
 
  private:
