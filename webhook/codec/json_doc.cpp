@@ -65,6 +65,15 @@ const JsonNode& null_node() {
   return kNull;
 }
 
+const JsonNode& field(const JsonNode& obj, std::string_view key) {
+  const JsonNode* value = obj.find(key);
+  return value != nullptr ? *value : null_node();
+}
+
+std::string_view string_field(const JsonNode& obj, std::string_view key) {
+  return field(obj, key).string();
+}
+
 JsonDoc::JsonDoc() : nodes_(1) {}
 
 JsonDoc JsonDoc::from_json(const Json& value) {

@@ -157,6 +157,11 @@ class JsonDoc {
 // The null node, for lookups that find nothing.
 const JsonNode& null_node();
 
+// Tolerant reading, as for a Json (json.h): obj's member `key`, else the null node (also when
+// obj is not an object); that member as a string when it is one, else "".
+const JsonNode& field(const JsonNode& obj, std::string_view key);
+std::string_view string_field(const JsonNode& obj, std::string_view key);
+
 // The value as a nlohmann tree (the same tree nlohmann's parser gives for the same text).
 Json to_json(const JsonNode& value);
 
