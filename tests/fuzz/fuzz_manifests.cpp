@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "codec/errors.h"
+#include "codec/manifests.h"
 #include "core/config.h"
 #include "core/inject.h"
-#include "core/manifests.h"
 #include "fuzz_util.h"
 
 namespace {

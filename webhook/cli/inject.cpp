@@ -5,9 +5,9 @@
 
 #include "args.h"
 #include "codec/errors.h"
+#include "codec/manifests.h"
 #include "commands.h"
 #include "core/inject.h"
-#include "core/manifests.h"
 #include "core/mutator.h"
 #include "core/pod.h"
 #include "core/pod_text.h"

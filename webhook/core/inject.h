@@ -10,6 +10,19 @@
 
 namespace sigv4 {
 
+// How `inject` treats an object of this apiVersion and kind.
+struct PodKind {
+  bool injectable = false;
+  std::string pointer;  // the pod (template): "" for a Pod, "/spec/template", ...
+  std::string reason;   // why it passes through, when not injectable
+};
+
+// The built-in pod kinds at their served group/version (Pod v1; Deployment, StatefulSet,
+// DaemonSet, ReplicaSet apps/v1; ReplicationController v1; Job, CronJob batch/v1) are
+// injectable; the same kinds of another group or version, and every other kind, are not, with a
+// reason that names removed APIs as such.
+PodKind pod_kind(std::string_view api_version, std::string_view kind);
+
 // What happened to one object of a manifest.
 struct InjectReport {
   std::string where;  // "deploy.yaml: document 1 items[0] (Deployment app1/web)"

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "codec/manifests.h"
 #include "core/inject.h"
-#include "core/manifests.h"
 
 using namespace sigv4;
 namespace fs = std::filesystem;

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "codec/errors.h"
+#include "codec/manifests.h"
 #include "core/config.h"
 #include "core/inject.h"
-#include "core/manifests.h"
 
 using namespace sigv4;
 

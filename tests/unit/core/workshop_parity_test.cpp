@@ -10,9 +10,9 @@
 #include <sstream>
 #include <string>
 
+#include "codec/manifests.h"
 #include "core/config.h"
 #include "core/inject.h"
-#include "core/manifests.h"
 
 using namespace sigv4;
 

@@ -4,7 +4,9 @@
 #include <string_view>
 #include <vector>
 
-#include "codec/json.h"
+#include "json.h"
+
+// Manifests as kubectl reads and writes them: streams of YAML and JSON documents, and lists.
 
 namespace sigv4 {
 
@@ -29,18 +31,5 @@ bool is_list(const Json& object);
 // Whether the stream would be read as JSON first, as kubectl decides: its first non-space
 // character (within the first 4096 bytes) is `{` or `[`.
 bool starts_as_json(std::string_view text);
-
-// How `inject` treats an object of this apiVersion and kind.
-struct PodKind {
-  bool injectable = false;
-  std::string pointer;  // the pod (template): "" for a Pod, "/spec/template", ...
-  std::string reason;   // why it passes through, when not injectable
-};
-
-// The built-in pod kinds at their served group/version (Pod v1; Deployment, StatefulSet,
-// DaemonSet, ReplicaSet apps/v1; ReplicationController v1; Job, CronJob batch/v1) are
-// injectable; the same kinds of another group or version, and every other kind, are not, with a
-// reason that names removed APIs as such.
-PodKind pod_kind(std::string_view api_version, std::string_view kind);
 
 }  // namespace sigv4

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "codec/errors.h"
-#include "core/manifests.h"
+#include "codec/manifests.h"
 
 using namespace sigv4;
 

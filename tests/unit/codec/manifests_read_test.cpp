@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "codec/errors.h"
-#include "core/manifests.h"
+#include "codec/manifests.h"
 
 using namespace sigv4;
 

@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
-#include <iterator>
+#include <utility>
 
-#include "admission.h"
-#include "codec/errors.h"
-#include "codec/json_parse.h"
-#include "codec/yaml.h"
+#include "errors.h"
+#include "json_parse.h"
+#include "yaml.h"
 
 namespace sigv4 {
 namespace {
@@ -218,57 +217,6 @@ std::string write_documents(const std::vector<Json>& documents, Format format) {
   if (detect_format(out) == Format::kJson) {
     out.insert(0, "---\n");
   }
-  return out;
-}
-
-namespace {
-
-struct KindRow {
-  std::string_view kind;
-  std::string_view api_version;  // the one served version of the built-in kind
-  std::string_view pointer;
-};
-
-// kind                   served apiVersion  pod (template)
-constexpr KindRow kKinds[] = {
-    {"Pod", "v1", ""},
-    {"Deployment", "apps/v1", "/spec/template"},
-    {"StatefulSet", "apps/v1", "/spec/template"},
-    {"DaemonSet", "apps/v1", "/spec/template"},
-    {"ReplicaSet", "apps/v1", "/spec/template"},
-    {"ReplicationController", "v1", "/spec/template"},
-    {"Job", "batch/v1", "/spec/template"},
-    {"CronJob", "batch/v1", "/spec/jobTemplate/spec/template"},
-};
-
-// Group/versions the built-in workload kinds were once served at (removed in 1.16, 1.22, 1.25).
-constexpr std::string_view kRemoved[] = {"extensions/v1beta1", "apps/v1beta1", "apps/v1beta2",
-                                         "batch/v1beta1", "batch/v2alpha1"};
-
-}  // namespace
-
-PodKind pod_kind(std::string_view api_version, std::string_view kind) {
-  PodKind out;
-  for (const auto& row : kKinds) {
-    if (row.kind != kind) {
-      continue;
-    }
-    if (row.api_version == api_version) {
-      out.injectable = true;
-      out.pointer = row.pointer;
-      return out;
-    }
-    const std::string served = std::string(row.api_version);
-    if (std::find(std::begin(kRemoved), std::end(kRemoved), api_version) != std::end(kRemoved)) {
-      out.reason = std::string(api_version) + " is not served any more; use " + served;
-    } else if (api_version.empty()) {
-      out.reason = "no apiVersion; " + std::string(kind) + " is " + served;
-    } else {
-      out.reason = "not the built-in " + std::string(kind) + " (" + served + ")";
-    }
-    return out;
-  }
-  out.reason = kind.empty() ? "no kind" : "not a pod or workload kind";
   return out;
 }
 
