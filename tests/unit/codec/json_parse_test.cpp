@@ -1,6 +1,6 @@
-// The hand-written parser behind parse_json_limited (webhook/core/json_parse.cpp) against
-// nlohmann::ordered_json::parse: the same tree, number types included, for what both accept,
-// and a refusal (InputError) for everything nlohmann refuses.
+// The hand-written parser behind parse_json_limited (webhook/codec/json_parse.cpp and
+// json_lex.cpp) against nlohmann::ordered_json::parse: the same tree, number types included, for
+// what both accept, and a refusal (InputError) for everything nlohmann refuses.
 
 #include <catch2/catch.hpp>
 
