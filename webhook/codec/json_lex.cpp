@@ -7,52 +7,12 @@
 #include <cstdlib>
 
 #include "errors.h"
+#include "utf8.h"
 
 namespace sigv4 {
 namespace {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-// The length of the well-formed UTF-8 sequence at `s` (RFC 3629: no overlong forms, no
-// surrogates, nothing above U+10FFFF), or 0.
-std::size_t utf8_length(const unsigned char* s, const unsigned char* end) {
-  const unsigned c = s[0];
-  auto cont = [&](std::size_t i, unsigned lo = 0x80, unsigned hi = 0xBF) {
-    return s + i < end && s[i] >= lo && s[i] <= hi;
-  };
-  if (c >= 0xC2 && c <= 0xDF) {
-    return cont(1) ? 2 : 0;
-  }
-  if (c >= 0xE0 && c <= 0xEF) {
-    const unsigned lo = c == 0xE0 ? 0xA0 : 0x80;
-    const unsigned hi = c == 0xED ? 0x9F : 0xBF;
-    return cont(1, lo, hi) && cont(2) ? 3 : 0;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    const unsigned lo = c == 0xF0 ? 0x90 : 0x80;
-    const unsigned hi = c == 0xF4 ? 0x8F : 0xBF;
-    return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
-  }
-  return 0;
-}
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | cp >> 6);
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | cp >> 12);
-    out += static_cast<char>(0x80 | (cp >> 6 & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | cp >> 18);
-    out += static_cast<char>(0x80 | (cp >> 12 & 0x3F));
-    out += static_cast<char>(0x80 | (cp >> 6 & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 }  // namespace
 
@@ -88,8 +48,8 @@ void JsonLexer::finish_string(const char* open, const char* s, std::string& out)
     } else if (c < 0x20) {
       fail_at("control character in a string", s);
     } else {
-      const auto* u = reinterpret_cast<const unsigned char*>(s);
-      const std::size_t n = utf8_length(u, reinterpret_cast<const unsigned char*>(end_));
+      char32_t cp = 0;
+      const std::size_t n = next_code_point({s, static_cast<std::size_t>(end_ - s)}, 0, cp);
       if (n == 0) {
         fail_at("invalid UTF-8 in a string", s);
       }
@@ -167,7 +127,7 @@ const char* JsonLexer::escape(const char* s, std::string& out) const {
     fail_at("a low surrogate without a high one in a \\u escape", s);
   }
   if (first < 0xD800 || first > 0xDBFF) {
-    append_utf8(out, static_cast<std::uint32_t>(first));
+    append_utf8(out, static_cast<char32_t>(first));
     return s + 6;
   }
   // A high surrogate: the low one must follow as another \u escape.
@@ -175,8 +135,8 @@ const char* JsonLexer::escape(const char* s, std::string& out) const {
   if (second < 0xDC00 || second > 0xDFFF) {
     fail_at("a high surrogate without a low one in a \\u escape", s);
   }
-  append_utf8(out, 0x10000 + ((static_cast<std::uint32_t>(first) - 0xD800) << 10) +
-                       (static_cast<std::uint32_t>(second) - 0xDC00));
+  append_utf8(out, 0x10000 + ((static_cast<char32_t>(first) - 0xD800) << 10) +
+                       (static_cast<char32_t>(second) - 0xDC00));
   return s + 12;
 }
 

@@ -6,6 +6,7 @@
 
 #include "errors.h"
 #include "json_parse.h"
+#include "utf8.h"
 #include "yaml.h"
 
 namespace sigv4 {
@@ -19,7 +20,7 @@ constexpr std::size_t kJsonPeekBytes = 4096;
 bool json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 // Go's unicode.IsSpace, which kubectl uses to find the first character of a stream.
-bool go_space(unsigned long cp) {
+bool go_space(char32_t cp) {
   return (cp >= 0x09 && cp <= 0x0d) || cp == 0x20 || cp == 0x85 || cp == 0xa0 || cp == 0x1680 ||
          (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f ||
          cp == 0x205f || cp == 0x3000;
@@ -71,8 +72,8 @@ std::size_t line_at(std::string_view text, std::size_t pos) {
 // and reads the rest as YAML.
 std::size_t skip_to_yaml(std::string_view text, std::size_t pos) {
   while (pos < text.size()) {
-    unsigned long cp = 0;
-    const std::size_t length = yaml::next_code_point(text, pos, cp);
+    char32_t cp = 0;
+    const std::size_t length = next_code_point(text, pos, cp);
     if (length == 0 || !go_space(cp)) {
       break;
     }
@@ -115,8 +116,8 @@ Format detect_format(std::string_view text) {
 bool starts_as_json(std::string_view text) {
   const std::string_view peek = text.substr(0, kJsonPeekBytes);
   for (std::size_t i = 0; i < peek.size();) {
-    unsigned long cp = 0;
-    const std::size_t length = yaml::next_code_point(peek, i, cp);
+    char32_t cp = 0;
+    const std::size_t length = next_code_point(peek, i, cp);
     if (length == 0 || !go_space(cp)) {
       return peek[i] == '{' || peek[i] == '[';
     }

@@ -42,11 +42,4 @@ Scalar resolve_scalar(const std::string& text, bool timestamps);
 // Whether `s` is a timestamp to go-yaml v2 (2006-1-2, with a time after T, t or a space).
 bool go_timestamp(std::string_view s);
 
-// Decodes the code point at s[i]; returns its length in bytes, 0 where the UTF-8 is not
-// well-formed (overlong forms, surrogates, code points past U+10FFFF, truncated sequences).
-std::size_t next_code_point(std::string_view s, std::size_t i, unsigned long& cp);
-
-// Whether `s` is well-formed UTF-8.
-bool valid_utf8(std::string_view s);
-
 }  // namespace sigv4::yaml

@@ -20,6 +20,7 @@
 
 #include "errors.h"
 #include "json_tree.h"
+#include "utf8.h"
 #include "yaml.h"
 
 namespace sigv4::yaml {
@@ -37,7 +38,7 @@ std::string line_of(const YAML::Mark& mark, std::size_t first_line) {
 
 // YAML's printable characters (what kubectl's YAML library accepts in a stream): tab, line
 // breaks, and Unicode past the C0/C1 controls, less the surrogates, U+FFFE and U+FFFF.
-bool printable(unsigned long cp) {
+bool printable(char32_t cp) {
   return cp == 0x09 || cp == 0x0a || cp == 0x0d || (cp >= 0x20 && cp <= 0x7e) || cp == 0x85 ||
          (cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd && cp != 0xfeff) ||
          (cp >= 0x10000 && cp <= 0x10ffff);
@@ -49,7 +50,7 @@ void check_text(std::string_view text, const std::string& source, std::size_t fi
   std::size_t line = first_line + 1;
   std::size_t column = 1;
   for (std::size_t i = 0; i < text.size();) {
-    unsigned long cp = 0;
+    char32_t cp = 0;
     std::size_t length = next_code_point(text, i, cp);
     auto where = [&] {
       return source + ": line " + std::to_string(line) + ", column " + std::to_string(column);
@@ -61,7 +62,7 @@ void check_text(std::string_view text, const std::string& source, std::size_t fi
     }
     if (!printable(cp) && !(cp == 0xfeff && i == 0)) {
       char code[16];
-      std::snprintf(code, sizeof code, "U+%04lX", cp);
+      std::snprintf(code, sizeof code, "U+%04lX", static_cast<unsigned long>(cp));
       throw InputError(where(), std::string("character ") + code +
                                     " is not allowed in YAML (write it as an escape in a "
                                     "double-quoted string)");
@@ -138,7 +139,7 @@ std::string decode_binary(const std::string& text, const std::string& where) {
   }
   std::string out;
   for (std::size_t i = 0; i < bytes.size();) {
-    unsigned long cp = 0;
+    char32_t cp = 0;
     const std::size_t length = next_code_point(bytes, i, cp);
     if (length == 0) {
       out += "\xef\xbf\xbd";
@@ -595,52 +596,6 @@ class Builder : public YAML::EventHandler {
 };
 
 }  // namespace
-
-std::size_t next_code_point(std::string_view s, std::size_t i, unsigned long& cp) {
-  auto c = static_cast<unsigned char>(s[i]);
-  std::size_t extra = 0;
-  if (c < 0x80) {
-    cp = c;
-    return 1;
-  }
-  if (c >= 0xf0 && c <= 0xf7) {
-    extra = 3;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    extra = 2;
-  } else if (c >= 0xc0 && c <= 0xdf) {
-    extra = 1;
-  } else {
-    return 0;
-  }
-  if (s.size() - i <= extra) {
-    return 0;
-  }
-  cp = c & (0x3fu >> extra);
-  for (std::size_t k = 1; k <= extra; ++k) {
-    auto next = static_cast<unsigned char>(s[i + k]);
-    if ((next & 0xc0) != 0x80) {
-      return 0;
-    }
-    cp = cp << 6 | (next & 0x3fu);
-  }
-  constexpr unsigned long kMin[] = {0, 0x80, 0x800, 0x10000};
-  if (cp < kMin[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-    return 0;
-  }
-  return extra + 1;
-}
-
-bool valid_utf8(std::string_view s) {
-  unsigned long cp = 0;
-  for (std::size_t i = 0; i < s.size();) {
-    std::size_t length = next_code_point(s, i, cp);
-    if (length == 0) {
-      return false;
-    }
-    i += length;
-  }
-  return true;
-}
 
 std::vector<Json> read(std::string_view text, std::string_view source, std::size_t first_document,
                        std::size_t first_line) {

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "errors.h"
+#include "utf8.h"
 #include "yaml.h"
 
 namespace sigv4::yaml {
@@ -17,7 +18,7 @@ constexpr std::size_t kMaxImplicitKey = 1000;
 
 // Decodes the code point at s[i] (JSON strings are valid UTF-8; a stray byte, which cannot come
 // from the readers, is passed through as itself); returns its length.
-std::size_t decode(std::string_view s, std::size_t i, unsigned long& cp) {
+std::size_t decode(std::string_view s, std::size_t i, char32_t& cp) {
   const std::size_t length = next_code_point(s, i, cp);
   if (length == 0) {
     cp = static_cast<unsigned char>(s[i]);
@@ -28,7 +29,7 @@ std::size_t decode(std::string_view s, std::size_t i, unsigned long& cp) {
 
 // Characters a plain scalar or a `|` block can hold as they are: printable, not a line break
 // in YAML 1.1 (U+0085, U+2028, U+2029), not a BOM, and not a C1 control or no-break space.
-bool raw_char(unsigned long cp) {
+bool raw_char(char32_t cp) {
   return (cp >= 0x20 && cp <= 0x7e) ||
          (cp > 0xa0 && cp <= 0xd7ff && cp != 0x2028 && cp != 0x2029) ||
          (cp >= 0xe000 && cp <= 0xfffd && cp != 0xfeff) || (cp >= 0x10000 && cp <= 0x10ffff);
@@ -36,7 +37,7 @@ bool raw_char(unsigned long cp) {
 
 bool all_raw(std::string_view s, bool allow_newline) {
   for (std::size_t i = 0; i < s.size();) {
-    unsigned long cp = 0;
+    char32_t cp = 0;
     i += decode(s, i, cp);
     if (!raw_char(cp) && !(allow_newline && cp == '\n')) {
       return false;
@@ -111,7 +112,7 @@ bool literal(const std::string& s) {
 void quoted(std::string& out, std::string_view s) {
   out += '"';
   for (std::size_t i = 0; i < s.size();) {
-    unsigned long cp = 0;
+    char32_t cp = 0;
     const std::size_t length = decode(s, i, cp);
     switch (cp) {
       case '"':
@@ -138,7 +139,7 @@ void quoted(std::string& out, std::string_view s) {
                         cp <= 0xff     ? "\\x%02lX"
                         : cp <= 0xffff ? "\\u%04lX"
                                        : "\\U%08lX",
-                        cp);
+                        static_cast<unsigned long>(cp));
           out += escape;
         }
     }

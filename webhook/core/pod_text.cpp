@@ -4,51 +4,13 @@
 #include <array>
 #include <utility>
 
+#include "codec/utf8.h"
+
 namespace sigv4 {
 namespace {
 
 constexpr std::array<char, 16> kHex = {'0', '1', '2', '3', '4', '5', '6', '7',
                                        '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
-
-// The length of the well-formed UTF-8 character at the start of `s` (no overlong forms, no
-// surrogates, at most U+10FFFF) and its code point; 0 when the bytes there are not one.
-std::size_t decode_utf8(std::string_view s, char32_t& code_point) {
-  const auto byte = [&s](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char lead = byte(0);
-  std::size_t length = 0;
-  char32_t cp = 0;
-  if (lead < 0x80) {
-    code_point = lead;
-    return 1;
-  }
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-    cp = lead & 0x1Fu;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    cp = lead & 0x0Fu;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    cp = lead & 0x07u;
-  } else {
-    return 0;
-  }
-  if (s.size() < length) {
-    return 0;
-  }
-  for (std::size_t i = 1; i < length; ++i) {
-    if ((byte(i) & 0xC0u) != 0x80u) {
-      return 0;
-    }
-    cp = (cp << 6) | (byte(i) & 0x3Fu);
-  }
-  const bool overlong = (length == 3 && cp < 0x800) || (length == 4 && cp < 0x10000);
-  if (overlong || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
-    return 0;
-  }
-  code_point = cp;
-  return length;
-}
 
 // Code points shown escaped: C1 controls, line and paragraph separators, and the bidirectional
 // controls that can make a terminal show text in another order than it is.
@@ -111,7 +73,7 @@ std::string clip(std::string_view text, std::size_t max) {
   std::size_t i = 0;
   while (i < text.size()) {
     char32_t cp = 0;
-    const std::size_t length = decode_utf8(text.substr(i), cp);
+    const std::size_t length = next_code_point(text, i, cp);
     piece.clear();
     append_escaped(piece, text.substr(i), length == 0 ? 1 : length, cp, length != 0);
     if (out.size() + piece.size() > max) {
