@@ -64,6 +64,41 @@ std::string base64_encode(std::string_view data) {
   return out;
 }
 
+std::optional<std::string> base64_decode(std::string_view text) {
+  constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  if (text.size() % 4 != 0) {
+    return std::nullopt;
+  }
+  std::string bytes;
+  bytes.reserve(text.size() / 4 * 3);
+  for (std::size_t i = 0; i < text.size(); i += 4) {
+    unsigned long quantum = 0;
+    std::size_t pad = 0;
+    for (std::size_t k = 0; k < 4; ++k) {
+      const char c = text[i + k];
+      if (c == '=' && i + 4 == text.size() && k >= 2) {
+        ++pad;
+        quantum <<= 6;
+        continue;
+      }
+      const std::size_t v = kAlphabet.find(c);
+      if (v == std::string_view::npos || pad > 0) {
+        return std::nullopt;
+      }
+      quantum = quantum << 6 | v;
+    }
+    bytes += static_cast<char>(quantum >> 16 & 0xff);
+    if (pad < 2) {
+      bytes += static_cast<char>(quantum >> 8 & 0xff);
+    }
+    if (pad < 1) {
+      bytes += static_cast<char>(quantum & 0xff);
+    }
+  }
+  return bytes;
+}
+
 Base64Piece make_base64_piece(std::string text) {
   Base64Piece piece{std::move(text), {}};
   const std::string_view t = piece.text;

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,9 @@
 namespace sigv4 {
 
 std::string base64_encode(std::string_view data);
+// The bytes `text` encodes in the standard alphabet, padding required, nothing else allowed
+// (no line breaks: strip them first); nullopt when it is not such base64.
+std::optional<std::string> base64_decode(std::string_view text);
 // Appends the base64 of `data` to `out`.
 void append_base64(std::string& out, std::string_view data);
 

@@ -66,4 +66,21 @@ void append_utf8(std::string& out, char32_t cp) {
   }
 }
 
+std::string replace_invalid_utf8(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (std::size_t i = 0; i < bytes.size();) {
+    char32_t cp = 0;
+    const std::size_t length = next_code_point(bytes, i, cp);
+    if (length == 0) {
+      out += "\xef\xbf\xbd";
+      ++i;
+    } else {
+      out.append(bytes, i, length);
+      i += length;
+    }
+  }
+  return out;
+}
+
 }  // namespace sigv4

@@ -16,6 +16,10 @@ std::size_t next_code_point(std::string_view s, std::size_t i, char32_t& cp);
 // Whether `s` is well-formed UTF-8.
 bool valid_utf8(std::string_view s);
 
+// `bytes` with each byte that does not start a well-formed character replaced by U+FFFD, as Go
+// converts bytes to a string.
+std::string replace_invalid_utf8(std::string_view bytes);
+
 // Appends `cp` (at most U+10FFFF, not a surrogate) encoded as UTF-8.
 void append_utf8(std::string& out, char32_t cp);
 

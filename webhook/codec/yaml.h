@@ -42,4 +42,15 @@ Scalar resolve_scalar(const std::string& text, bool timestamps);
 // Whether `s` is a timestamp to go-yaml v2 (2006-1-2, with a time after T, t or a space).
 bool go_timestamp(std::string_view s);
 
+// A scalar as kubectl reads it from yaml-cpp's tag (yaml_tag.cpp): "?" plain (resolved), "!"
+// quoted or non-specific and custom tags (a string), or a YAML tag, which must match what it
+// tags (!!binary is decoded). Throws InputError naming `where` when it does not.
+Scalar tagged_scalar(const std::string& tag, const std::string& text, const std::string& where);
+
+// Go's strconv.FormatFloat(f, 'g', -1, 32), which sigs.k8s.io/yaml uses for a float key.
+std::string go_float32_key(double d);
+
+// Whether a string key could meet a converted one (true, 1, 1.5, .inf ...).
+bool looks_converted(const std::string& k);
+
 }  // namespace sigv4::yaml
