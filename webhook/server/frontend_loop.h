@@ -136,7 +136,7 @@ struct Frontend::Loop {
   void answer(Connection& c);
   void answer_error(Connection& c, int status, const std::string& message);
   void answer_oversized(Connection& c);
-  void queue(Connection& c, const httplib::Response& res, bool with_body);
+  void queue(Connection& c, const Response& res, bool with_body);
   void request_done(Connection& c);
   void set_events(Connection& c);
 };
