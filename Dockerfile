@@ -12,8 +12,8 @@
 FROM debian:bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      cmake pkg-config g++ make \
-      libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libssl-dev \
+      cmake g++ make \
+      nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -22,8 +22,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSIGV4_TESTS=OFF \
  && cmake --build build -j "$(nproc)" \
  && strip build/sigv4-injector
 # Collect the shared libraries the binary needs beyond glibc (which the runtime image has):
-# yaml-cpp, spdlog, fmt, cpp-httplib, OpenSSL, zlib, brotli, libstdc++, libgcc_s, all from the
-# same bookworm as the runtime.
+# yaml-cpp, spdlog, fmt, OpenSSL, libstdc++, libgcc_s, all from the same bookworm as the runtime.
 RUN mkdir -p /out/bin /out/lib \
  && cp build/sigv4-injector /out/bin/ \
  && ldd build/sigv4-injector | awk '$3 ~ /^\// { print $3 }' \

@@ -3,8 +3,8 @@
 set -euo pipefail
 
 packages=(
-  cmake pkg-config g++ make git
-  libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev catch2 libssl-dev
+  cmake g++ make git
+  nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev catch2 libssl-dev
   clang-format openssl
   iptables python3
   # the data-plane tier (tests/dataplane): ip and ss, unshare/nsenter/setpriv, curl as the app

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # make static: a self-contained build of the binary — every library it needs but glibc (yaml-cpp,
-# cpp-httplib, spdlog, fmt, OpenSSL, zlib, brotli, libstdc++) copied beside it, found through its
-# RUNPATH — then proof that it runs on its own: in a chroot holding only the bundle and the glibc loader,
+# spdlog, fmt, OpenSSL, libstdc++, libgcc_s) copied beside it, found through its RUNPATH — then
+# proof that it runs on its own: in a chroot holding only the bundle and the glibc loader,
 # as a distroless/cc image would.
 #
-# Why not `-static`: Debian ships cpp-httplib (and spdlog, fmt) as shared libraries only, and the
-# project does not vendor third-party source, so a fully static link is not possible from the
-# packages the project builds with.
+# Why not `-static`: Debian ships spdlog and fmt as shared libraries only, and the project does not
+# vendor third-party source, so a fully static link is not possible from the packages the project
+# builds with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${STATIC_DIR:-build-static}

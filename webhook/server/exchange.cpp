@@ -19,33 +19,6 @@ namespace {
 constexpr std::size_t kReadChunk = 16 * 1024;   // bytes per read (plaintext per SSL_read)
 constexpr std::size_t kKeptOutput = 64 * 1024;  // an idle connection's send buffer, at most
 
-const char* reason_phrase(int status) {
-  switch (status) {
-    case 100:
-      return "Continue";
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 413:
-      return "Payload Too Large";
-    case 415:
-      return "Unsupported Media Type";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Unknown";
-  }
-}
-
 bool has_pending(const Connection& c) { return c.ssl != nullptr && SSL_has_pending(c.ssl) == 1; }
 
 }  // namespace
@@ -280,7 +253,7 @@ bool Frontend::Loop::consume_head(Connection& c) {
     answer_error(c, problem == kTooManyFields ? 431 : 400, problem);
     return false;
   }
-  httplib::Response res;
+  Response res;
   if (owner.routes_.answer_head(c.head, res)) {
     c.close_after_write = true;
     queue(c, res, c.head.method != "HEAD");
@@ -323,7 +296,7 @@ bool Frontend::Loop::consume_body(Connection& c) {
 }
 
 void Frontend::Loop::answer_error(Connection& c, int status, const std::string& message) {
-  httplib::Response res;
+  Response res;
   reply_error(res, status, message);
   c.close_after_write = true;
   queue(c, res, true);
@@ -334,7 +307,7 @@ void Frontend::Loop::answer_error(Connection& c, int status, const std::string& 
 // closes, the rest unread.
 void Frontend::Loop::answer_oversized(Connection& c) {
   c.head.keep_alive = false;
-  httplib::Response res;
+  Response res;
   owner.routes_.answer_oversized(c.head, res);
   c.close_after_write = true;
   std::string().swap(c.reader.body());
@@ -344,7 +317,7 @@ void Frontend::Loop::answer_oversized(Connection& c) {
 
 // Answers a complete request with the listener's routes.
 void Frontend::Loop::answer(Connection& c) {
-  httplib::Response res;
+  Response res;
   owner.routes_.answer(c.head, c.reader.body(), res);
   c.close_after_write = !c.head.keep_alive || owner.stopping_.load();
   std::string().swap(c.reader.body());
@@ -352,29 +325,9 @@ void Frontend::Loop::answer(Connection& c) {
   request_done(c);
 }
 
-// The answer as one buffer: status line, headers, body (a HEAD answer has the GET's length).
-void Frontend::Loop::queue(Connection& c, const httplib::Response& res, bool with_body) {
-  std::string& out = c.out;
-  out.reserve(out.size() + res.body.size() + 256);
-  const int status = res.status < 0 ? 200 : res.status;  // cpp-httplib's "not set"
-  out += "HTTP/1.1 ";
-  out += std::to_string(status);
-  out += ' ';
-  out += reason_phrase(status);
-  out += "\r\n";
-  for (const auto& [name, value] : res.headers) {
-    out += name;
-    out += ": ";
-    out += value;
-    out += "\r\n";
-  }
-  out += "Content-Length: ";
-  out += std::to_string(res.body.size());
-  out +=
-      c.close_after_write ? "\r\nConnection: close\r\n\r\n" : "\r\nConnection: keep-alive\r\n\r\n";
-  if (with_body) {
-    out += res.body;
-  }
+// The answer, after what is pending (a HEAD answer has the GET's length).
+void Frontend::Loop::queue(Connection& c, const Response& res, bool with_body) {
+  append_response(c.out, res, with_body, c.close_after_write);
 }
 
 void Frontend::Loop::request_done(Connection& c) {

@@ -1,13 +1,11 @@
 #pragma once
 
-#include <httplib.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <string>
+#include <string_view>
 #include <vector>
 
 #include "server/address.h"
@@ -25,12 +23,11 @@ class Routes {
   // How many bytes of this request's body answer() needs; the rest is read and dropped.
   virtual std::uint64_t body_to_keep(const RequestHead& head) const = 0;
   // An answer given before the body is read (the connection then closes), or false to read it.
-  virtual bool answer_head(const RequestHead& head, httplib::Response& res) const = 0;
+  virtual bool answer_head(const RequestHead& head, Response& res) const = 0;
   // Answers a complete request; `body` holds the first body_to_keep() bytes of its body.
-  virtual void answer(const RequestHead& head, const std::string& body,
-                      httplib::Response& res) const = 0;
+  virtual void answer(const RequestHead& head, std::string_view body, Response& res) const = 0;
   // Answers a request whose body is longer than the listener drains (the connection closes).
-  virtual void answer_oversized(const RequestHead& head, httplib::Response& res) const = 0;
+  virtual void answer_oversized(const RequestHead& head, Response& res) const = 0;
 };
 
 // Limits and timeouts of one listener.

@@ -1,7 +1,8 @@
 #pragma once
 
-// The front end's internals, shared by frontend.cpp (loops, accepting, the cap, deadlines) and
-// exchange.cpp (one connection: TLS or plain I/O, framing, answers). Not for other files.
+// The front end's internals, shared by frontend.cpp (the loops, deadlines, stopping), accept.cpp
+// (accepting, the cap, sharing connections among loops) and exchange.cpp (one connection: TLS or
+// plain I/O, framing, answers). Not for other files.
 
 #include <openssl/ssl.h>
 #include <unistd.h>
@@ -109,20 +110,22 @@ struct Frontend::Loop {
   // frontend.cpp
   void run();
   int wait_timeout_ms(Clock::time_point next_tick) const;
+  void adopt(int fd);
+  void close(Connection& c);
+  void check_deadlines();
+  void close_idle();
+
+  // accept.cpp
   void accept_one();
   void place(int fd);
   void count_in();
+  void uncount();
   void pause_accepting(int error);
   void resume_accepting();
   bool evict_one();
   void refuse(int fd);
   void take_handoffs();
   void hand_over(int fd, bool counted);
-  void adopt(int fd);
-  void uncount();
-  void close(Connection& c);
-  void check_deadlines();
-  void close_idle();
 
   // exchange.cpp
   void serve(Connection& c);
@@ -136,7 +139,7 @@ struct Frontend::Loop {
   void answer(Connection& c);
   void answer_error(Connection& c, int status, const std::string& message);
   void answer_oversized(Connection& c);
-  void queue(Connection& c, const httplib::Response& res, bool with_body);
+  void queue(Connection& c, const Response& res, bool with_body);
   void request_done(Connection& c);
   void set_events(Connection& c);
 };

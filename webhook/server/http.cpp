@@ -113,6 +113,40 @@ bool decode_path(std::string_view target, std::string& path) {
   return true;
 }
 
+const char* reason_phrase(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Unknown";
+  }
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
+}
+
 }  // namespace
 
 std::string parse_request_head(std::string_view text, RequestHead& head) {
@@ -342,6 +376,27 @@ BodyReader::Status BodyReader::trailers(std::string_view& in) {
       return Status::kMalformed;
     }
     in.remove_prefix(eol + 2);
+  }
+}
+
+void append_response(std::string& out, const Response& res, bool with_body, bool close) {
+  out.reserve(out.size() + res.body.size() + 256);
+  out += "HTTP/1.1 ";
+  out += std::to_string(res.status);
+  out += ' ';
+  out += reason_phrase(res.status);
+  out += "\r\n";
+  if (!res.allow.empty()) {
+    append_field(out, "Allow", res.allow);
+  }
+  if (!res.content_type.empty()) {
+    append_field(out, "Content-Type", res.content_type);
+  }
+  append_field(out, "Content-Length", std::to_string(res.body.size()));
+  append_field(out, "Connection", close ? "close" : "keep-alive");
+  out += "\r\n";
+  if (with_body) {
+    out += res.body;
   }
 }
 

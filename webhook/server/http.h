@@ -1,7 +1,8 @@
 #pragma once
 
-// HTTP/1.1 request framing for the front end (frontend.cpp): the head and the body, from bytes
-// already decrypted. Pure: no sockets, no clocks; fuzzed by tests/fuzz/fuzz_http.cpp.
+// HTTP/1.1 for the front end (frontend.cpp, exchange.cpp): a request's head and body framed from
+// bytes already decrypted, and the answer's bytes. Pure: no sockets, no clocks; the request side
+// is fuzzed by tests/fuzz/fuzz_http.cpp.
 
 #include <cstddef>
 #include <cstdint>
@@ -28,6 +29,15 @@ struct RequestHead {
   bool has_length = false;
   std::uint64_t content_length = 0;
   std::string content_type;
+};
+
+// One answer of the routes (routes.h): what the front end writes after its status line, besides
+// Content-Length and Connection, which it sets itself.
+struct Response {
+  int status = 200;
+  std::string allow;         // the Allow header (405 answers); none when empty
+  std::string content_type;  // the Content-Type header; none when empty
+  std::string body;
 };
 
 // Parses the head of a request (request line and header lines, without the blank line).
@@ -74,5 +84,10 @@ class BodyReader {
   std::size_t scanned_ = 0;  // bytes of the line at the front of the input already searched
   std::string body_;
 };
+
+// Appends `res` to `out` as HTTP/1.1: the status line, Allow and Content-Type when set,
+// Content-Length, Connection (close or keep-alive), then the body unless `with_body` is false (a
+// HEAD answer has the GET's length).
+void append_response(std::string& out, const Response& res, bool with_body, bool close);
 
 }  // namespace sigv4::server

@@ -1,8 +1,8 @@
 #include "server/review.h"
 
 #include <chrono>
-#include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -62,14 +62,14 @@ void log_review(const ReviewResult& result, Route route, Clock::duration elapsed
 }
 
 // Reviews a complete JSON body; returns the result label.
-Result review_body(const ReviewRoute& route, const std::string& body, httplib::Response& res,
+Result review_body(const ReviewRoute& route, std::string_view body, Response& res,
                    Clock::time_point start) {
   const std::string path(route_path(route.route));
   try {
     const auto config = route.state->config.load();
     ReviewResult result = route.reviewer(body, *config, route.route, route.json_limits);
     // Never compressed: gzipping a few KB for a local network cost a quarter of the CPU.
-    res.set_header("Content-Type", kReviewContentType);
+    res.content_type = kReviewContentType;
     res.body = std::move(result.response);
     if (!result.mutation.denial) {
       route.state->metrics.count_decision(result.mutation.decision);
@@ -90,24 +90,18 @@ Result review_body(const ReviewRoute& route, const std::string& body, httplib::R
   }
 }
 
-// Reads the body and checks its type; returns false (with the error answered) when either is bad.
-bool accept_body(const ReviewRoute& route, const httplib::Request& req, httplib::Response& res,
-                 const httplib::ContentReader& reader, std::string& body) {
+// Checks the body's size and type; returns false (with the error answered) when either is bad.
+bool accept_body(const ReviewRoute& route, const RequestHead& head, std::string_view body,
+                 Response& res) {
   Metrics& metrics = route.state->metrics;
-  const BodyRead read = read_body(reader, route.max_body_bytes, body);
-  if (read == BodyRead::kTooLarge) {
+  if (body.size() > route.max_body_bytes) {
     reply_error(res, 413,
                 "request body larger than " + std::to_string(route.max_body_bytes) + " bytes");
     metrics.count_request(route.route, Result::kTooLarge);
-    log_event(spdlog::level::warn, "request body too large", {{"path", req.path}});
+    log_event(spdlog::level::warn, "request body too large", {{"path", head.path}});
     return false;
   }
-  if (read == BodyRead::kBroken) {
-    reply_error(res, 400, "could not read the request body");
-    metrics.count_request(route.route, Result::kBadRequest);
-    return false;
-  }
-  if (!is_json_content_type(req.get_header_value("Content-Type"))) {
+  if (!is_json_content_type(head.content_type)) {
     reply_error(res, 415, "Content-Type must be application/json");
     metrics.count_request(route.route, Result::kUnsupportedMediaType);
     return false;
@@ -117,31 +111,9 @@ bool accept_body(const ReviewRoute& route, const httplib::Request& req, httplib:
 
 }  // namespace
 
-BodyRead read_body(const httplib::ContentReader& reader, std::size_t max_bytes, std::string& body) {
-  bool too_large = false;
-  const bool complete = reader([&](const char* data, std::size_t size) {
-    if (size > max_bytes || body.size() > max_bytes - size) {
-      too_large = true;
-      std::string().swap(body);  // over the limit: keep nothing, read no more
-      return false;
-    }
-    body.append(data, size);
-    return true;
-  });
-  if (too_large) {
-    return BodyRead::kTooLarge;
-  }
-  return complete ? BodyRead::kComplete : BodyRead::kBroken;
-}
-
-void serve_review(const ReviewRoute& route, const httplib::Request& req, httplib::Response& res,
-                  const httplib::ContentReader& reader) {
-  std::string body;
-  const auto length = req.get_header_value<std::uint64_t>("Content-Length");
-  if (length > 0 && length <= route.max_body_bytes) {
-    body.reserve(static_cast<std::size_t>(length));
-  }
-  if (!accept_body(route, req, res, reader, body)) {
+void serve_review(const ReviewRoute& route, const RequestHead& head, std::string_view body,
+                  Response& res) {
+  if (!accept_body(route, head, body, res)) {
     return;
   }
   const auto start = Clock::now();
@@ -150,14 +122,15 @@ void serve_review(const ReviewRoute& route, const httplib::Request& req, httplib
   route.state->metrics.count_request(route.route, result);
 }
 
-void reply_error(httplib::Response& res, int status, const std::string& message) {
+void reply_error(Response& res, int status, const std::string& message) {
   Json body = {{"kind", "Status"},
                {"apiVersion", "v1"},
                {"status", "Failure"},
                {"message", message},
                {"code", status}};
   res.status = status;
-  res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+  res.content_type = "application/json";
+  res.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 }  // namespace sigv4::server

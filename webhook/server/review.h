@@ -1,13 +1,13 @@
 #pragma once
 
-#include <httplib.h>
-
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "core/admission.h"
 #include "core/decision.h"
 #include "core/mutator.h"
+#include "server/http.h"
 #include "server/state.h"
 
 namespace sigv4::server {
@@ -24,19 +24,14 @@ struct ReviewRoute {
   Reviewer reviewer = &review_text;
 };
 
-enum class BodyRead { kComplete, kTooLarge, kBroken };
-
-// Reads a request body through `reader`, keeping at most `max_bytes`; a longer one is reported
-// kTooLarge (the front end keeps max + 1 bytes of it and drops the rest).
-BodyRead read_body(const httplib::ContentReader& reader, std::size_t max_bytes, std::string& body);
-
-// Answers one POST to a webhook path: 413 over the size limit, 415 for a non-JSON content type,
-// 400 for a malformed review, 500 for an internal failure, else 200 with the AdmissionReview
+// Answers one POST to a webhook path, given its body (the front end keeps at most
+// max_body_bytes + 1 bytes of it): 413 over the size limit, 415 for a non-JSON content type, 400
+// for a malformed review, 500 for an internal failure, else 200 with the AdmissionReview
 // response. Logs one line per review and counts it.
-void serve_review(const ReviewRoute& route, const httplib::Request& req, httplib::Response& res,
-                  const httplib::ContentReader& reader);
+void serve_review(const ReviewRoute& route, const RequestHead& head, std::string_view body,
+                  Response& res);
 
 // Sets a Kubernetes-style Status body (`message`, `code`) and the status code.
-void reply_error(httplib::Response& res, int status, const std::string& message);
+void reply_error(Response& res, int status, const std::string& message);
 
 }  // namespace sigv4::server

@@ -17,13 +17,14 @@ Route route_of(const std::string& path) { return route_named(path).value_or(Rout
 
 bool is_get(const RequestHead& head) { return head.method == "GET" || head.method == "HEAD"; }
 
-void reply_text(httplib::Response& res, int status, const char* text) {
+void reply_text(Response& res, int status, const char* text) {
   res.status = status;
-  res.set_content(text, "text/plain");
+  res.content_type = "text/plain";
+  res.body = text;
 }
 
-void reply_not_allowed(httplib::Response& res, const char* allow) {
-  res.set_header("Allow", allow);
+void reply_not_allowed(Response& res, const char* allow) {
+  res.allow = allow;
   reply_error(res, 405, "method not allowed; use " + std::string(allow));
 }
 
@@ -35,8 +36,7 @@ std::uint64_t WebhookRoutes::body_to_keep(const RequestHead& head) const {
                                                             : 0;
 }
 
-void WebhookRoutes::answer(const RequestHead& head, const std::string& body,
-                           httplib::Response& res) const {
+void WebhookRoutes::answer(const RequestHead& head, std::string_view body, Response& res) const {
   if (is_review_path(head.path)) {
     if (head.method != "POST") {
       reply_not_allowed(res, "POST");
@@ -44,18 +44,7 @@ void WebhookRoutes::answer(const RequestHead& head, const std::string& body,
       return;
     }
     ReviewRoute review{&state_, route_of(head.path), json_limits_, max_body_bytes_, &review_text};
-    httplib::Request req;
-    req.method = head.method;
-    req.path = head.path;
-    if (!head.content_type.empty()) {
-      req.headers.emplace("Content-Type", head.content_type);
-    }
-    httplib::ContentReader reader(
-        [&body](httplib::ContentReceiver receive) {
-          return body.empty() || receive(body.data(), body.size());
-        },
-        [](httplib::MultipartContentHeader, httplib::ContentReceiver) { return false; });
-    serve_review(review, req, res, reader);
+    serve_review(review, head, body, res);
   } else if (head.path == "/healthz" || head.path == "/readyz") {
     if (!is_get(head)) {
       reply_not_allowed(res, "GET");
@@ -70,7 +59,7 @@ void WebhookRoutes::answer(const RequestHead& head, const std::string& body,
 }
 
 // A review's body past what is drained is refused 413; another request gets its path's answer.
-void WebhookRoutes::answer_oversized(const RequestHead& head, httplib::Response& res) const {
+void WebhookRoutes::answer_oversized(const RequestHead& head, Response& res) const {
   if (!is_review_path(head.path) || head.method != "POST") {
     answer(head, {}, res);
     return;
@@ -82,7 +71,7 @@ void WebhookRoutes::answer_oversized(const RequestHead& head, httplib::Response&
 
 // cpp-httplib, which served this port until issue 16, buffered a chunked body whole before
 // answering: bodies are refused unread.
-bool MetricsRoutes::answer_head(const RequestHead& head, httplib::Response& res) const {
+bool MetricsRoutes::answer_head(const RequestHead& head, Response& res) const {
   if (!head.chunked && head.content_length == 0) {
     return false;
   }
@@ -90,15 +79,14 @@ bool MetricsRoutes::answer_head(const RequestHead& head, httplib::Response& res)
   return true;
 }
 
-void MetricsRoutes::answer(const RequestHead& head, const std::string&,
-                           httplib::Response& res) const {
+void MetricsRoutes::answer(const RequestHead& head, std::string_view, Response& res) const {
   if (head.path != "/metrics" && head.path != "/healthz") {
     reply_error(res, 404, "not found");
   } else if (!is_get(head)) {
     reply_not_allowed(res, "GET");
   } else if (head.path == "/metrics") {
-    res.set_content(state_.metrics.render(state_.ready()),
-                    "text/plain; version=0.0.4; charset=utf-8");
+    res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    res.body = state_.metrics.render(state_.ready());
   } else {
     reply_text(res, 200, "ok\n");
   }

@@ -1,10 +1,7 @@
 #pragma once
 
-#include <httplib.h>
-
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <string_view>
 
 #include "codec/json_parse.h"
@@ -22,10 +19,9 @@ class WebhookRoutes final : public Routes {
       : state_(state), json_limits_(json_limits), max_body_bytes_(max_body_bytes) {}
 
   std::uint64_t body_to_keep(const RequestHead& head) const override;
-  bool answer_head(const RequestHead&, httplib::Response&) const override { return false; }
-  void answer(const RequestHead& head, const std::string& body,
-              httplib::Response& res) const override;
-  void answer_oversized(const RequestHead& head, httplib::Response& res) const override;
+  bool answer_head(const RequestHead&, Response&) const override { return false; }
+  void answer(const RequestHead& head, std::string_view body, Response& res) const override;
+  void answer_oversized(const RequestHead& head, Response& res) const override;
 
  private:
   ServerState& state_;
@@ -40,10 +36,9 @@ class MetricsRoutes final : public Routes {
   explicit MetricsRoutes(ServerState& state) : state_(state) {}
 
   std::uint64_t body_to_keep(const RequestHead&) const override { return 0; }
-  bool answer_head(const RequestHead& head, httplib::Response& res) const override;
-  void answer(const RequestHead& head, const std::string& body,
-              httplib::Response& res) const override;
-  void answer_oversized(const RequestHead& head, httplib::Response& res) const override {
+  bool answer_head(const RequestHead& head, Response& res) const override;
+  void answer(const RequestHead& head, std::string_view body, Response& res) const override;
+  void answer_oversized(const RequestHead& head, Response& res) const override {
     answer(head, {}, res);
   }
 

@@ -93,16 +93,11 @@ ReviewResult throw_huge(std::string_view, const Config&, Route, const JsonLimits
 TEST_CASE("a 400 answer quotes a bounded message", "[server][log]") {
   ServerState state;
   state.config.store(std::make_shared<const Config>(default_config()));
-  httplib::Request request;
-  request.set_header("Content-Type", "application/json");
-  httplib::Response response;
+  RequestHead request;
+  request.content_type = "application/json";
+  Response response;
   ReviewRoute route{&state, Route::kMutate, {}, 1024, &throw_huge};
-  httplib::ContentReader reader(
-      [](const httplib::ContentReceiver& receiver) { return receiver("{}", 2); },
-      [](const httplib::MultipartContentHeader&, const httplib::ContentReceiver&) {
-        return false;
-      });
-  serve_review(route, request, response, reader);
+  serve_review(route, request, "{}", response);
   CHECK(response.status == 400);
   CHECK(response.body.size() <= kMaxMessageBytes + 200);
   const Json body = Json::parse(response.body);

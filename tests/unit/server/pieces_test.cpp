@@ -8,6 +8,7 @@
 #include "server/address.h"
 #include "server/fdlimit.h"
 #include "server/frontend.h"
+#include "server/http.h"
 #include "server/logging.h"
 #include "server/metrics.h"
 #include "server/routes.h"
@@ -361,6 +362,24 @@ TEST_CASE("request bodies are framed by length or chunks, kept to a bound, cappe
   // A claimed length is not an allocation (fuzzing found reserve(2e17)).
   CHECK(read("PUT /x HTTP/1.1\r\nContent-Length: 222222222222222200", "0000", UINT64_MAX,
              UINT64_MAX) == S::kMore);
+}
+
+TEST_CASE("answers are written with their length and the connection's fate", "[server]") {
+  Response res;
+  res.status = 405;
+  res.allow = "POST";
+  res.content_type = "application/json";
+  res.body = "{}";
+  std::string out = "pending|";
+  append_response(out, res, true, false);
+  CHECK(out ==
+        "pending|HTTP/1.1 405 Method Not Allowed\r\nAllow: POST\r\n"
+        "Content-Type: application/json\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n{}");
+  out.clear();
+  Response plain;  // 200, no headers of its own
+  plain.body = "ok\n";
+  append_response(out, plain, false, true);  // HEAD: the GET's length, no body
+  CHECK(out == "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\n");
 }
 
 TEST_CASE("the soft descriptor limit is raised to the hard one", "[server]") {

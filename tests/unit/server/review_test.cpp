@@ -14,22 +14,6 @@ using namespace sigv4::server;
 
 namespace {
 
-// A ContentReader that delivers `body` in chunks of `chunk` bytes.
-httplib::ContentReader reader_of(std::string body, std::size_t chunk = 7) {
-  return httplib::ContentReader(
-      [body, chunk](const httplib::ContentReceiver& receiver) {
-        for (std::size_t at = 0; at < body.size(); at += chunk) {
-          if (!receiver(body.data() + at, std::min(chunk, body.size() - at))) {
-            return false;
-          }
-        }
-        return true;
-      },
-      [](const httplib::MultipartContentHeader&, const httplib::ContentReceiver&) {
-        return false;
-      });
-}
-
 ReviewResult throw_internal(std::string_view, const Config&, Route, const JsonLimits&) {
   throw std::logic_error("boom");
 }
@@ -40,16 +24,18 @@ ReviewResult throw_input(std::string_view, const Config&, Route, const JsonLimit
 
 struct Fixture {
   ServerState state;
-  httplib::Request request;
-  httplib::Response response;
+  RequestHead request;
+  Response response;
 
   Fixture() {
     state.config.store(std::make_shared<const Config>(default_config()));
-    request.set_header("Content-Type", "application/json");
+    request.method = "POST";
+    request.path = "/mutate";
+    request.content_type = "application/json";
   }
   std::string serve(Reviewer reviewer, const std::string& body, std::size_t max = 1024) {
     ReviewRoute route{&state, Route::kMutate, {}, max, reviewer};
-    serve_review(route, request, response, reader_of(body));
+    serve_review(route, request, body, response);
     return state.metrics.render(true);
   }
 };
@@ -87,20 +73,27 @@ TEST_CASE("a body over the limit answers 413 before any review", "[server]") {
 
 TEST_CASE("a non-JSON content type answers 415", "[server]") {
   Fixture fixture;
-  fixture.request.headers.clear();
-  fixture.request.set_header("Content-Type", "application/yaml");
+  fixture.request.content_type = "application/yaml";
   const std::string metrics = fixture.serve(throw_internal, "{}");
   CHECK(fixture.response.status == 415);
   CHECK(contains(metrics, "result=\"unsupported-media-type\"} 1\n"));
 }
 
-TEST_CASE("read_body keeps bodies up to the limit and refuses longer ones", "[server]") {
-  std::string body;
-  CHECK(read_body(reader_of("0123456789"), 10, body) == BodyRead::kComplete);
-  CHECK(body == "0123456789");
-  body.clear();
-  CHECK(read_body(reader_of("0123456789A"), 10, body) == BodyRead::kTooLarge);
-  CHECK(body.empty());
-  // The reader is told to stop at the limit: too large, not broken.
-  CHECK(read_body(reader_of(std::string(100, 'x')), 10, body) == BodyRead::kTooLarge);
+TEST_CASE("a body up to the limit is reviewed, one byte more answers 413", "[server]") {
+  Fixture fixture;
+  fixture.serve(throw_internal, "0123456789", 10);
+  CHECK(fixture.response.status == 500);  // reviewed (and failed)
+  Fixture over;
+  const std::string metrics = over.serve(throw_internal, "0123456789A", 10);
+  CHECK(over.response.status == 413);
+  CHECK(contains(over.response.body, "request body larger than 10 bytes"));
+  CHECK(contains(metrics, "result=\"too-large\"} 1\n"));
+}
+
+TEST_CASE("a missing content type answers 415", "[server]") {
+  Fixture fixture;
+  fixture.request.content_type.clear();
+  fixture.serve(throw_internal, "{}");
+  CHECK(fixture.response.status == 415);
+  CHECK(fixture.response.content_type == "application/json");
 }
