@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make static: a self-contained build of the binary — every library it needs but glibc (yaml-cpp,
-# spdlog, fmt, OpenSSL, libstdc++, libgcc_s) copied beside it, found through its RUNPATH — then
+# spdlog, fmt, OpenSSL, libstdc++, libgcc_s) copied beside it, found through its RPATH — then
 # proof that it runs on its own: in a chroot holding only the bundle and the glibc loader,
 # as a distroless/cc image would.
 #
@@ -24,10 +24,26 @@ ldd "$out/sigv4-injector" | awk '$3 ~ /^\// { print $3 }' |
   grep -Ev '/(libc|libm|libpthread|libdl|librt)\.so' | xargs -I{} cp -L {} "$bundle/lib/"
 echo "static: bundle $(du -sh "$bundle" | cut -f1): bin/sigv4-injector + $(ls "$bundle/lib" | tr '\n' ' ')"
 
-# The chroot: the bundle, glibc's loader and libc/libm, a workshop manifest. Nothing else.
+# The binary finds its libraries, and theirs (spdlog's fmt), through its RPATH $ORIGIN/../lib.
+rpath=$(readelf -d "$bundle/bin/sigv4-injector" | sed -n 's/.*(RPATH).*\[\(.*\)\]/\1/p')
+if [[ $rpath != '$ORIGIN/../lib' ]]; then
+  echo "static: the binary's RPATH is '$rpath', not '\$ORIGIN/../lib'" >&2
+  exit 1
+fi
+
+# The chroot: the bundle under /opt (outside the loader's default directories, so only the
+# RPATH finds its libraries), glibc's loader and libc/libm, a workshop manifest. Nothing else.
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
-cp -a "$bundle/." "$root/"
+mkdir -p "$root/opt/sigv4-injector"
+cp -a "$bundle/." "$root/opt/sigv4-injector/"
+bin=/opt/sigv4-injector/bin/sigv4-injector
+# The loader reads $ORIGIN from /proc/self/exe, as in any container: /proc is mounted in a mount
+# namespace of the chroot's own (gone when its last process exits), never on the host. Each call
+# execs down to the binary, so its pid is the binary's.
+mkdir -p "$root/proc"
+enter='mount -t proc proc "$0/proc" && exec chroot "$0" "$@"'
+in_root() { unshare --mount --propagation private sh -c "$enter" "$root" "$@"; }
 loader=$(ldd "$out/sigv4-injector" | awk '/ld-linux/ { print $1 }')
 for lib in "$loader" $(ldd "$out/sigv4-injector" | awk '$3 ~ /\/(libc|libm)\.so/ { print $3 }'); do
   mkdir -p "$root$(dirname "$lib")"
@@ -40,12 +56,12 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 0
 fi
 echo "static: in a chroot with nothing but the bundle and glibc:"
-chroot "$root" /bin/sigv4-injector version
-chroot "$root" /bin/sigv4-injector inject -f /workshop.yaml 2>/dev/null | grep -c 'name: sigv4proxy' |
+in_root "$bin" version
+in_root "$bin" inject -f /workshop.yaml 2>/dev/null | grep -c 'name: sigv4proxy' |
   grep -qx 1 && echo "  inject: the workshop Deployment gets its sidecar"
 log="$root/serve.log"
-chroot "$root" /bin/sigv4-injector serve --self-signed --listen 127.0.0.1:0 \
-  --metrics-listen 127.0.0.1:0 >"$log" 2>&1 &
+unshare --mount --propagation private sh -c "$enter" "$root" "$bin" serve --self-signed \
+  --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do
   grep -q 'webhook listening on' "$log" && break
