@@ -95,10 +95,7 @@ bool accept_body(const ReviewRoute& route, const RequestHead& head, std::string_
                  Response& res) {
   Metrics& metrics = route.state->metrics;
   if (body.size() > route.max_body_bytes) {
-    reply_error(res, 413,
-                "request body larger than " + std::to_string(route.max_body_bytes) + " bytes");
-    metrics.count_request(route.route, Result::kTooLarge);
-    log_event(spdlog::level::warn, "request body too large", {{"path", head.path}});
+    reply_too_large(route, head, res);
     return false;
   }
   if (!is_json_content_type(head.content_type)) {
@@ -120,6 +117,13 @@ void serve_review(const ReviewRoute& route, const RequestHead& head, std::string
   const Result result = review_body(route, body, res, start);
   route.state->metrics.observe_duration(Clock::now() - start);
   route.state->metrics.count_request(route.route, result);
+}
+
+void reply_too_large(const ReviewRoute& route, const RequestHead& head, Response& res) {
+  reply_error(res, 413,
+              "request body larger than " + std::to_string(route.max_body_bytes) + " bytes");
+  route.state->metrics.count_request(route.route, Result::kTooLarge);
+  log_event(spdlog::level::warn, "request body too large", {{"path", head.path}});
 }
 
 void reply_error(Response& res, int status, const std::string& message) {

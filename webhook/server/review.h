@@ -31,6 +31,10 @@ struct ReviewRoute {
 void serve_review(const ReviewRoute& route, const RequestHead& head, std::string_view body,
                   Response& res);
 
+// Refuses a POST whose body is over max_body_bytes: 413, logged and counted. serve_review calls
+// it when the body it is given is too long, the front end when the body went past what it drains.
+void reply_too_large(const ReviewRoute& route, const RequestHead& head, Response& res);
+
 // Sets a Kubernetes-style Status body (`message`, `code`) and the status code.
 void reply_error(Response& res, int status, const std::string& message);
 

@@ -4,7 +4,6 @@
 #include <optional>
 #include <string>
 
-#include "server/logging.h"
 #include "server/metrics.h"
 #include "server/review.h"
 
@@ -30,6 +29,10 @@ void reply_not_allowed(Response& res, const char* allow) {
 
 }  // namespace
 
+ReviewRoute WebhookRoutes::review_route(const RequestHead& head) const {
+  return {&state_, route_of(head.path), json_limits_, max_body_bytes_, &review_text};
+}
+
 std::uint64_t WebhookRoutes::body_to_keep(const RequestHead& head) const {
   // max + 1, so serve_review sees an over-long body as such; other paths read no body.
   return is_review_path(head.path) && head.method == "POST" ? std::uint64_t{max_body_bytes_} + 1
@@ -43,8 +46,7 @@ void WebhookRoutes::answer(const RequestHead& head, std::string_view body, Respo
       state_.metrics.count_request(route_of(head.path), Result::kMethodNotAllowed);
       return;
     }
-    ReviewRoute review{&state_, route_of(head.path), json_limits_, max_body_bytes_, &review_text};
-    serve_review(review, head, body, res);
+    serve_review(review_route(head), head, body, res);
   } else if (head.path == "/healthz" || head.path == "/readyz") {
     if (!is_get(head)) {
       reply_not_allowed(res, "GET");
@@ -64,9 +66,7 @@ void WebhookRoutes::answer_oversized(const RequestHead& head, Response& res) con
     answer(head, {}, res);
     return;
   }
-  state_.metrics.count_request(route_of(head.path), Result::kTooLarge);
-  log_event(spdlog::level::warn, "request body too large", {{"path", head.path}});
-  reply_error(res, 413, "request body larger than " + std::to_string(max_body_bytes_) + " bytes");
+  reply_too_large(review_route(head), head, res);
 }
 
 // cpp-httplib, which served this port until issue 16, buffered a chunked body whole before

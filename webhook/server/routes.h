@@ -7,6 +7,7 @@
 #include "codec/json_parse.h"
 #include "core/admission.h"
 #include "server/frontend.h"
+#include "server/review.h"
 #include "server/state.h"
 
 namespace sigv4::server {
@@ -24,6 +25,9 @@ class WebhookRoutes final : public Routes {
   void answer_oversized(const RequestHead& head, Response& res) const override;
 
  private:
+  // The review path `head` names, held to this port's limits.
+  ReviewRoute review_route(const RequestHead& head) const;
+
   ServerState& state_;
   JsonLimits json_limits_;
   std::size_t max_body_bytes_;
