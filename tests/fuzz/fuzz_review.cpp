@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "codec/base64.h"
 #include "codec/errors.h"
 #include "codec/json_text.h"
 #include "core/admission.h"
@@ -34,7 +35,7 @@ void check_patch(const Json& request, const Json& response, sigv4::Route route) 
   }
   check(response.value("patchType", "") == "JSONPatch", "patch without patchType JSONPatch");
   check(response["patch"].is_string(), "patch is not a string");
-  auto decoded = sigv4::fuzz::base64_decode(response["patch"].get<std::string>());
+  auto decoded = sigv4::base64_decode(response["patch"].get<std::string>());
   check(decoded.has_value(), "patch is not base64");
   Json ops = Json::parse(*decoded, nullptr, false);
   check(ops.is_array() && !ops.empty(), "patch is not a non-empty JSON array");

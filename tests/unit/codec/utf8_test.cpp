@@ -68,3 +68,13 @@ TEST_CASE("next_code_point reads from an offset and stops at the view's end", "[
   CHECK(next_code_point(text, 4, cp) == 0);  // the text ends inside the character
   CHECK(next_code_point(text.substr(0, 2), 1, cp) == 0);
 }
+
+TEST_CASE("replace_invalid_utf8 writes U+FFFD for each stray byte, as Go does", "[utf8]") {
+  CHECK(sigv4::replace_invalid_utf8("ok") == "ok");
+  CHECK(sigv4::replace_invalid_utf8("a\xff"
+                                    "b") ==
+        "a\xef\xbf\xbd"
+        "b");
+  CHECK(sigv4::replace_invalid_utf8("\xe2\x82") == "\xef\xbf\xbd\xef\xbf\xbd");
+  CHECK(sigv4::replace_invalid_utf8("\xc3\xa9") == "\xc3\xa9");
+}
